@@ -1,0 +1,57 @@
+// Accounts and sessions: reference API.md §5.
+import { Schema } from "effect"
+import { endpoint } from "../endpoint.js"
+import { RoleId, UserId } from "../ids.js"
+import { DisplayName, Password, Username } from "./fields.js"
+
+export const SESSION_TOKEN_PREFIX = "vox_sess_"
+
+export const RegisterRequest = Schema.Struct({
+  username: Username,
+  password: Password,
+  display_name: Schema.optional(DisplayName)
+})
+
+export const RegisterResponse = Schema.Struct({
+  user_id: UserId,
+  token: Schema.String
+})
+
+export const LoginRequest = Schema.Struct({
+  // Not the registration rules: a login with a malformed name is just a failed login (no enumeration).
+  username: Schema.String.pipe(Schema.maxLength(256)),
+  password: Schema.String.pipe(Schema.maxLength(1024))
+})
+
+export const LoginResponse = Schema.Struct({
+  token: Schema.String,
+  user_id: UserId,
+  display_name: Schema.String,
+  roles: Schema.Array(RoleId)
+})
+
+export const register = endpoint({
+  name: "register",
+  method: "POST",
+  path: "/api/v1/auth/register",
+  access: "public",
+  body: RegisterRequest,
+  success: RegisterResponse,
+  status: 201
+})
+
+export const login = endpoint({
+  name: "login",
+  method: "POST",
+  path: "/api/v1/auth/login",
+  access: "public",
+  body: LoginRequest,
+  success: LoginResponse
+})
+
+export const logout = endpoint({
+  name: "logout",
+  method: "POST",
+  path: "/api/v1/auth/logout",
+  access: "session"
+})

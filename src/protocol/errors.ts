@@ -1,0 +1,317 @@
+// Every protocol error code with its HTTP status (seed 002 §10, reference API.md §3 and errors.md),
+// and the typed errors the server raises and the SDK decodes. The wire body of every error is
+// `{"error": {"code", "message", ...extra}}` where `extra` are the class's own fields.
+import { Schema } from "effect"
+
+export const ErrorStatus = {
+  // 400
+  PROTOCOL_VERSION_MISMATCH: 400,
+  GATEWAY_VERSION_MISMATCH: 400,
+  MESSAGE_TOO_LARGE: 400,
+  SPACE_TYPE_MISMATCH: 400,
+  EMPTY_MESSAGE: 400,
+  WEBAUTHN_NOT_CONFIGURED: 400,
+  PIN_LIMIT_REACHED: 400,
+  NO_CERT_PINNING: 400,
+  INVALID_BODY: 400,
+  MISSING_FIELD: 400,
+  // 401
+  AUTH_FAILED: 401,
+  AUTH_EXPIRED: 401,
+  UNAUTHORIZED: 401,
+  MFA_REQUIRED: 401,
+  "2FA_REQUIRED": 401,
+  "2FA_INVALID_CODE": 401,
+  "2FA_MAX_ATTEMPTS": 401,
+  WEBAUTHN_INVALID: 401,
+  WEBAUTHN_FAILED: 401,
+  WEBHOOK_TOKEN_INVALID: 401,
+  // 403
+  FORBIDDEN: 403,
+  MISSING_PERMISSIONS: 403,
+  BANNED: 403,
+  SUSPENDED: 403,
+  ROLE_HIERARCHY: 403,
+  DM_PERMISSION_DENIED: 403,
+  USER_BLOCKED: 403,
+  FEDERATION_DENIED: 403,
+  FED_BLOCKED: 403,
+  FED_POLICY_DENIED: 403,
+  REGISTRATION_CLOSED: 403,
+  // 404
+  NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  SPACE_NOT_FOUND: 404,
+  MESSAGE_NOT_FOUND: 404,
+  REPORT_NOT_FOUND: 404,
+  INVITE_NOT_FOUND: 404,
+  ROLE_NOT_FOUND: 404,
+  CMD_NOT_FOUND: 404,
+  WEBHOOK_NOT_FOUND: 404,
+  KEY_BACKUP_NOT_FOUND: 404,
+  WEBAUTHN_CREDENTIAL_NOT_FOUND: 404,
+  INTERACTION_NOT_FOUND: 404,
+  SESSION_NOT_FOUND: 404,
+  // 405
+  METHOD_NOT_ALLOWED: 405,
+  // 409
+  ALREADY_IN_VOICE: 409,
+  CMD_ALREADY_REGISTERED: 409,
+  "2FA_ALREADY_ENABLED": 409,
+  USERNAME_TAKEN: 409,
+  // 410
+  INVITE_EXPIRED: 410,
+  INTERACTION_EXPIRED: 410,
+  "2FA_SETUP_EXPIRED": 410,
+  DEVICE_PAIR_EXPIRED: 410,
+  CPACE_EXPIRED: 410,
+  // 413
+  FILE_TOO_LARGE: 413,
+  PAYLOAD_TOO_LARGE: 413,
+  // 415
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  // 422
+  INVITE_INVALID: 422,
+  "2FA_NOT_ENABLED": 422,
+  "2FA_RECOVERY_EXHAUSTED": 422,
+  CPACE_FAILED: 422,
+  VALIDATION_ERROR: 422,
+  E2E_KEY_MISMATCH: 422,
+  UNSUPPORTED_CODEC: 422,
+  DEVICE_PAIR_DENIED: 403,
+  // 429
+  RATE_LIMITED: 429,
+  AUTH_RATE_LIMITED: 429,
+  // 500
+  UNKNOWN_ERROR: 500,
+  // 502
+  FEDERATION_UNAVAILABLE: 502,
+  FED_UNAVAILABLE: 502,
+  // 503
+  SERVER_FULL: 503,
+  ROOM_FULL: 503,
+  PREKEY_EXHAUSTED: 503,
+  DEVICE_LIMIT_REACHED: 503,
+  SERVICE_UNAVAILABLE: 503
+} as const
+
+export type ErrorCode = keyof typeof ErrorStatus
+
+export const statusOf = (code: string): number =>
+  code in ErrorStatus ? ErrorStatus[code as ErrorCode] : 500
+
+const message = (text: string) => Schema.optionalWith(Schema.String, { default: () => text })
+
+/** One issue of a failed validation: where (`path`) and what. */
+export const ValidationIssue = Schema.Struct({
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  message: Schema.String
+})
+export type ValidationIssue = typeof ValidationIssue.Type
+
+// --- request shape -------------------------------------------------------------------------------
+
+export class InvalidBody extends Schema.TaggedError<InvalidBody>()("InvalidBody", {
+  message: message("The request is invalid."),
+  location: Schema.optional(Schema.Literal("body", "query", "path", "header")),
+  issues: Schema.optional(Schema.Array(ValidationIssue))
+}) {
+  readonly code = "INVALID_BODY" as const
+}
+
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
+  message: message("The request body is too large."),
+  max_bytes: Schema.Number
+}) {
+  readonly code = "PAYLOAD_TOO_LARGE" as const
+}
+
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
+  message: message("Request bodies must be application/json.")
+}) {
+  readonly code = "UNSUPPORTED_MEDIA_TYPE" as const
+}
+
+export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNotFound", {
+  message: message("No such endpoint.")
+}) {
+  readonly code = "NOT_FOUND" as const
+}
+
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("MethodNotAllowed", {
+  message: message("This endpoint does not accept that method."),
+  allow: Schema.Array(Schema.String)
+}) {
+  readonly code = "METHOD_NOT_ALLOWED" as const
+}
+
+// --- authentication ------------------------------------------------------------------------------
+
+export class AuthFailed extends Schema.TaggedError<AuthFailed>()("AuthFailed", {
+  message: message("Authentication failed.")
+}) {
+  readonly code = "AUTH_FAILED" as const
+}
+
+export class AuthExpired extends Schema.TaggedError<AuthExpired>()("AuthExpired", {
+  message: message("The session has expired.")
+}) {
+  readonly code = "AUTH_EXPIRED" as const
+}
+
+export class UsernameTaken extends Schema.TaggedError<UsernameTaken>()("UsernameTaken", {
+  message: message("That username is already registered.")
+}) {
+  readonly code = "USERNAME_TAKEN" as const
+}
+
+export class RegistrationClosed extends Schema.TaggedError<RegistrationClosed>()("RegistrationClosed", {
+  message: message("Registration is closed on this server.")
+}) {
+  readonly code = "REGISTRATION_CLOSED" as const
+}
+
+export class AccountSuspended extends Schema.TaggedError<AccountSuspended>()("AccountSuspended", {
+  message: message("This account is suspended.")
+}) {
+  readonly code = "SUSPENDED" as const
+}
+
+// --- permission ----------------------------------------------------------------------------------
+
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
+  message: message("You do not have permission to do that."),
+  missing_permission: Schema.optional(Schema.String)
+}) {
+  readonly code = "FORBIDDEN" as const
+}
+
+export class Banned extends Schema.TaggedError<Banned>()("Banned", {
+  message: message("You are banned from this server.")
+}) {
+  readonly code = "BANNED" as const
+}
+
+export class RoleHierarchy extends Schema.TaggedError<RoleHierarchy>()("RoleHierarchy", {
+  message: message("You cannot act on a role at or above your own highest role.")
+}) {
+  readonly code = "ROLE_HIERARCHY" as const
+}
+
+// --- not found -----------------------------------------------------------------------------------
+
+export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", {
+  message: message("User not found.")
+}) {
+  readonly code = "USER_NOT_FOUND" as const
+}
+
+export class SpaceNotFound extends Schema.TaggedError<SpaceNotFound>()("SpaceNotFound", {
+  message: message("Feed or room not found.")
+}) {
+  readonly code = "SPACE_NOT_FOUND" as const
+}
+
+export class MessageNotFound extends Schema.TaggedError<MessageNotFound>()("MessageNotFound", {
+  message: message("Message not found.")
+}) {
+  readonly code = "MESSAGE_NOT_FOUND" as const
+}
+
+// --- capacity / limits ---------------------------------------------------------------------------
+
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  message: message("You are being rate limited."),
+  retry_after_ms: Schema.Number
+}) {
+  readonly code = "RATE_LIMITED" as const
+}
+
+export class ServerFull extends Schema.TaggedError<ServerFull>()("ServerFull", {
+  message: message("The server has reached its member capacity.")
+}) {
+  readonly code = "SERVER_FULL" as const
+}
+
+export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("MessageTooLarge", {
+  message: message("The message body exceeds the size limit."),
+  max_bytes: Schema.optional(Schema.Number)
+}) {
+  readonly code = "MESSAGE_TOO_LARGE" as const
+}
+
+// --- server side ---------------------------------------------------------------------------------
+
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", {
+  message: message("The server is temporarily unavailable.")
+}) {
+  readonly code = "SERVICE_UNAVAILABLE" as const
+}
+
+export class UnknownError extends Schema.TaggedError<UnknownError>()("UnknownError", {
+  message: message("An unexpected server error occurred.")
+}) {
+  readonly code = "UNKNOWN_ERROR" as const
+}
+
+/**
+ * An error whose code the SDK has no class for (a newer server, or a code not raised yet):
+ * it still carries the code, status and every extra field.
+ */
+export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
+  code: Schema.String,
+  status: Schema.Number,
+  message: Schema.String,
+  extra: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+}) {}
+
+/** Every error class the server raises, by protocol code; the SDK decodes bodies with it. */
+export const ProtocolErrors = [
+  InvalidBody,
+  PayloadTooLarge,
+  UnsupportedMediaType,
+  RouteNotFound,
+  MethodNotAllowed,
+  AuthFailed,
+  AuthExpired,
+  UsernameTaken,
+  RegistrationClosed,
+  AccountSuspended,
+  Forbidden,
+  Banned,
+  RoleHierarchy,
+  UserNotFound,
+  SpaceNotFound,
+  MessageNotFound,
+  RateLimited,
+  ServerFull,
+  MessageTooLarge,
+  ServiceUnavailable,
+  UnknownError
+] as const
+
+export type ProtocolError = InstanceType<(typeof ProtocolErrors)[number]>
+
+/** Anything carrying a protocol code: the shape the HTTP edge turns into a response. */
+export interface CodedError {
+  readonly _tag: string
+  readonly code: string
+  readonly message: string
+}
+
+export const isCodedError = (u: unknown): u is CodedError =>
+  typeof u === "object" && u !== null && "_tag" in u && "code" in u && typeof u.code === "string" &&
+  "message" in u && typeof u.message === "string"
+
+/** The `{"error": {...}}` body of a coded error: its own fields become the extras. */
+export const errorBody = (e: CodedError): { error: Record<string, unknown> } => {
+  const extra: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(e)) {
+    if (k !== "_tag" && k !== "message" && k !== "code" && v !== undefined) extra[k] = v
+  }
+  return { error: { code: e.code, message: e.message, ...extra } }
+}
+
+export const ErrorBody = Schema.Struct({
+  error: Schema.Struct({ code: Schema.String, message: Schema.String }, { key: Schema.String, value: Schema.Unknown })
+})

@@ -1,0 +1,41 @@
+// The whole server as layers. `VoxCoreLive` is everything but the network edge (what `vox admin` runs);
+// `VoxServerLive` adds the HTTP server. Tests build the same layers on a temporary data dir.
+import { Layer } from "effect"
+import { CommunityLive } from "../actors/community/CommunityLive.js"
+import { CommunityRepo } from "../actors/community/CommunityRepo.js"
+import { UserLive } from "../actors/user/UserLive.js"
+import { UserRepo } from "../actors/user/UserRepo.js"
+import { Accounts } from "./auth/Accounts.js"
+import { Passwords } from "./auth/Passwords.js"
+import { Sessions } from "./auth/Sessions.js"
+import { ClusterLive } from "./cluster/Cluster.js"
+import { type ConfigSources, VoxConfig } from "./config/VoxConfig.js"
+import { DatabaseLive } from "./db/Database.js"
+import { migrate } from "./db/Migrate.js"
+import { EventBus } from "./events/EventBus.js"
+import { Events } from "./events/Events.js"
+import { HttpAppLive, HttpServerLive } from "./http/HttpLive.js"
+import { Snowflakes } from "./ids/Snowflakes.js"
+
+/** The database, migrated before anyone reads it. */
+export const MigratedDatabaseLive = Layer.effectDiscard(migrate).pipe(Layer.provideMerge(DatabaseLive))
+
+/** Entities, services and storage: a Vox server without its network edge. */
+export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
+  Layer.mergeAll(CommunityLive, UserLive, Accounts.Default).pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(Sessions.Default, Passwords.Default, CommunityRepo.Default, UserRepo.Default, Events.Default)
+    ),
+    Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, ClusterLive)),
+    Layer.provideMerge(MigratedDatabaseLive),
+    Layer.provideMerge(config)
+  )
+
+/** The server: the core plus the HTTP API on the configured host and port. */
+export const VoxServerLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
+  HttpAppLive.pipe(
+    Layer.provideMerge(HttpServerLive),
+    Layer.provideMerge(VoxCoreLive(config))
+  )
+
+export const configLayer = (sources: ConfigSources) => VoxConfig.layer(sources)

@@ -1,0 +1,64 @@
+// Registration and password login: hashing happens here, outside the Community entity, so a 100 ms
+// argon2 run never holds up the entity's mailbox.
+import { Effect, Option } from "effect"
+import { COMMUNITY_ID, Community } from "../../actors/community/Community.js"
+import { User } from "../../actors/user/User.js"
+import { AccountSuspended, AuthFailed } from "../../protocol/errors.js"
+import { Passwords } from "./Passwords.js"
+import { credentialsOf, Sessions } from "./Sessions.js"
+
+export interface ClientMeta {
+  readonly ip: string | null
+  readonly userAgent: string | null
+}
+
+export class Accounts extends Effect.Service<Accounts>()("vox/Accounts", {
+  effect: Effect.gen(function* () {
+    const passwords = yield* Passwords
+    const sessions = yield* Sessions
+    const community = (yield* Community.client)(COMMUNITY_ID)
+    const users = yield* User.client
+
+    /** A new account (and member); `admin` grants the Admin role (the CLI's `--admin`). */
+    const create = (input: { username: string; password: string; display_name?: string | undefined; admin: boolean }) =>
+      Effect.gen(function* () {
+        const password_hash = yield* passwords.hash(input.password)
+        return yield* community.Register({
+          username: input.username,
+          password_hash,
+          display_name: input.display_name,
+          admin: input.admin
+        })
+      })
+
+    const register = (input: { username: string; password: string; display_name?: string | undefined }, meta: ClientMeta) =>
+      Effect.gen(function* () {
+        const member = yield* create({ ...input, admin: false })
+        const session = yield* sessions.create(member.user_id, "user", meta)
+        return { user_id: member.user_id, token: session.token }
+      })
+
+    const login = (input: { username: string; password: string }, meta: ClientMeta) =>
+      Effect.gen(function* () {
+        const credentials = yield* credentialsOf(input.username.toLowerCase())
+        if (Option.isNone(credentials)) {
+          yield* passwords.verifyDecoy(input.password)
+          return yield* new AuthFailed({ message: "Invalid username or password." })
+        }
+        const account = credentials.value
+        if (!(yield* passwords.verify(account.password_hash, input.password)) || account.is_bot !== 0) {
+          return yield* new AuthFailed({ message: "Invalid username or password." })
+        }
+        // Only someone who knows the password learns that the account is suspended.
+        if (account.suspended !== 0) return yield* new AccountSuspended()
+        const session = yield* sessions.create(account.user_id, "user", meta)
+        const [profile, member] = yield* Effect.all([
+          users(String(account.user_id)).Get(),
+          community.Member({ user_id: account.user_id })
+        ])
+        return { token: session.token, user_id: account.user_id, display_name: profile.display_name, roles: member.roles }
+      })
+
+    return { create, register, login } as const
+  })
+}) {}

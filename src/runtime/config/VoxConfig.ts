@@ -1,0 +1,198 @@
+// The server's settings: defaults < vox.config.ts (typed default export) < VOX_* environment < CLI flags.
+// An invalid value anywhere is a startup error that names the setting; it never falls back silently.
+import { Config, ConfigError, ConfigProvider, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { pathToFileURL } from "node:url"
+
+const positiveInt = (name: string) =>
+  Config.integer(name).pipe(Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }))
+
+const voxConfig = Config.all({
+  http: Config.all({
+    host: Config.string("host").pipe(Config.withDefault("127.0.0.1")),
+    port: Config.port("port").pipe(Config.withDefault(8080)),
+    /** The URL clients reach this server on (behind a proxy); derived from the request when unset. */
+    publicUrl: Config.option(Config.url("publicUrl")),
+    /** JSON request bodies above this many bytes get 413 PAYLOAD_TOO_LARGE before being read further. */
+    maxBodyBytes: positiveInt("maxBodyBytes").pipe(Config.withDefault(1024 * 1024)),
+    /** Log every request at INFO. */
+    accessLog: Config.boolean("accessLog").pipe(Config.withDefault(false))
+  }).pipe(Config.nested("http")),
+  dataDir: Config.string("dataDir").pipe(Config.withDefault("./data")),
+  database: Config.all({
+    /** postgres://... switches from the embedded SQLite (file `vox.db` in dataDir) to PostgreSQL. */
+    url: Config.option(
+      Config.string("url").pipe(
+        Config.validate({
+          message: "Expected a postgres:// or postgresql:// URL",
+          validation: (u) => /^postgres(ql)?:\/\//.test(u)
+        }),
+        Config.map(Redacted.make)
+      )
+    ),
+    /** SQLite only: how long a writer waits for a lock held by another process (e.g. `vox admin`). */
+    busyTimeout: Config.duration("busyTimeout").pipe(Config.withDefault(Duration.seconds(10)))
+  }).pipe(Config.nested("database")),
+  server: Config.all({
+    /** The community's name until an administrator changes it (PATCH /api/v1/server). */
+    name: Config.string("name").pipe(Config.withDefault("Vox")),
+    /** Snowflake worker id (10 bits): unique per node of a cluster. */
+    workerId: Config.integer("workerId").pipe(
+      Config.validate({ message: "Expected an integer between 0 and 1023", validation: (n) => n >= 0 && n <= 1023 }),
+      Config.withDefault(0)
+    )
+  }).pipe(Config.nested("server")),
+  auth: Config.all({
+    sessionTtl: Config.duration("sessionTtl").pipe(Config.withDefault(Duration.days(30)))
+  }).pipe(Config.nested("auth")),
+  cluster: Config.all({
+    entityMaxIdleTime: Config.duration("entityMaxIdleTime").pipe(Config.withDefault(Duration.minutes(5))),
+    entityTerminationTimeout: Config.duration("entityTerminationTimeout").pipe(
+      Config.withDefault(Duration.seconds(3))
+    )
+  }).pipe(Config.nested("cluster")),
+  log: Config.all({
+    level: Config.literal("trace", "debug", "info", "warning", "error", "none")("level").pipe(
+      Config.withDefault("info" as const)
+    )
+  }).pipe(Config.nested("log"))
+})
+
+export type VoxConfigShape = Config.Config.Success<typeof voxConfig>
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] }
+
+/** The type of `vox.config.ts`'s default export: every key optional, durations as "30 days" strings. */
+export type VoxConfigFile = DeepPartial<{
+  http: { host: string; port: number; publicUrl: string; maxBodyBytes: number; accessLog: boolean }
+  dataDir: string
+  database: { url: string; busyTimeout: string }
+  server: { name: string; workerId: number }
+  auth: { sessionTtl: string }
+  cluster: { entityMaxIdleTime: string; entityTerminationTimeout: string }
+  log: { level: "trace" | "debug" | "info" | "warning" | "error" | "none" }
+}>
+
+/** A setting that could not be read: `setting` is the dotted key, `source` where the bad value came from. */
+export class VoxConfigError extends Schema.TaggedError<VoxConfigError>()("VoxConfigError", {
+  setting: Schema.String,
+  source: Schema.String,
+  message: Schema.String
+}) {}
+
+/** `http.maxBodyBytes` -> `VOX_HTTP_MAX_BODY_BYTES` */
+export const envNameOf = (setting: string) =>
+  "VOX_" + setting.split(".").map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("_")
+
+const envProvider = (env: ConfigProvider.ConfigProvider) =>
+  env.pipe(ConfigProvider.constantCase, ConfigProvider.nested("VOX"))
+
+/** The first failure of a ConfigError, as a setting name and a sentence. */
+const describe = (error: ConfigError.ConfigError, source: string): VoxConfigError => {
+  const first = ConfigError.reduceWithContext(error, undefined, {
+    andCase: (_, l: { path: ReadonlyArray<string>; message: string } | undefined, r) => l ?? r,
+    orCase: (_, l, r) => l ?? r,
+    invalidDataCase: (_, path, message) => ({ path, message }),
+    missingDataCase: (_, path, message) => ({ path, message }),
+    sourceUnavailableCase: (_, path, message) => ({ path, message }),
+    unsupportedCase: (_, path, message) => ({ path, message })
+  })
+  // env paths arrive as VOX.HTTP.PORT; file and flag paths as http.port
+  const path = (first?.path ?? []).filter((p, i) => !(i === 0 && p === "VOX"))
+  const setting = path.map((p) => p.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(".")
+  const where = source === "environment" ? `${envNameOf(setting)} (${setting})` : setting
+  return new VoxConfigError({
+    setting,
+    source,
+    message: `Invalid setting ${where} from ${source}: ${first?.message ?? "invalid value"}`
+  })
+}
+
+const read = (provider: ConfigProvider.ConfigProvider, source: string) =>
+  Effect.withConfigProvider(voxConfig, provider).pipe(Effect.mapError((e) => describe(e, source)))
+
+// Node 20 cannot import() a .ts file: under plain node we go through tsx's loader.
+const importTs = (url: string): Promise<{ default?: unknown }> =>
+  import(url).catch((e: { code?: string }) =>
+    e?.code === "ERR_UNKNOWN_FILE_EXTENSION"
+      ? import("tsx/esm/api").then(({ tsImport }) => tsImport(url, import.meta.url) as Promise<{ default?: unknown }>)
+      : Promise.reject(e)
+  )
+
+/**
+ * Loads the config file. An explicitly named file must exist; the implicit `./vox.config.ts` may be absent.
+ */
+export const loadConfigFile = (path: Option.Option<string>) =>
+  Effect.gen(function* () {
+    const abs = Path.resolve(Option.getOrElse(path, () => "vox.config.ts"))
+    if (!Fs.existsSync(abs)) {
+      if (Option.isSome(path)) {
+        return yield* new VoxConfigError({ setting: "config", source: "command line", message: `Config file not found: ${abs}` })
+      }
+      return {}
+    }
+    const mod = yield* Effect.tryPromise({
+      try: () => importTs(pathToFileURL(abs).href),
+      catch: (e) => new VoxConfigError({ setting: "config", source: abs, message: `Cannot load ${abs}: ${String(e)}` })
+    })
+    const value = mod.default ?? {}
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return yield* new VoxConfigError({ setting: "config", source: abs, message: `${abs} must export an object by default` })
+    }
+    return value as VoxConfigFile
+  })
+
+export interface ConfigSources {
+  /** Path of the config file (`--config`, else VOX_CONFIG, else ./vox.config.ts when present). */
+  readonly file?: string | undefined
+  /** Values from command-line flags: they win over everything. */
+  readonly flags?: VoxConfigFile | undefined
+  /** The environment (tests pass their own). */
+  readonly env?: Record<string, string | undefined> | undefined
+}
+
+const fromEnvRecord = (env: Record<string, string | undefined>) =>
+  ConfigProvider.fromMap(
+    new Map(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+    { pathDelim: "_" }
+  )
+
+/** Reads every source, each validated on its own first so a bad value is reported, not skipped. */
+export const loadVoxConfig = (sources: ConfigSources = {}) =>
+  Effect.gen(function* () {
+    const envMap = sources.env ?? process.env
+    const env = envProvider(fromEnvRecord(envMap))
+    const file = yield* loadConfigFile(Option.fromNullable(sources.file ?? envMap.VOX_CONFIG))
+    const flags = sources.flags ?? {}
+    yield* read(ConfigProvider.fromJson(file), "the config file")
+    yield* read(env, "environment")
+    yield* read(ConfigProvider.fromJson(flags), "command line")
+    return yield* read(
+      ConfigProvider.fromJson(flags).pipe(
+        ConfigProvider.orElse(() => env),
+        ConfigProvider.orElse(() => ConfigProvider.fromJson(file))
+      ),
+      "configuration"
+    )
+  })
+
+export class VoxConfig extends Context.Tag("vox/VoxConfig")<VoxConfig, VoxConfigShape>() {
+  static readonly layer = (sources?: ConfigSources) => Layer.effect(VoxConfig, loadVoxConfig(sources))
+
+  /** Settings from an object only (no file, no environment): what tests use. */
+  static readonly layerTest = (file: VoxConfigFile) => Layer.effect(VoxConfig, readOnly(file))
+}
+
+const readOnly = (file: VoxConfigFile) => read(ConfigProvider.fromJson(file), "test settings").pipe(Effect.orDie)
+
+/** The SQLite file, or the PostgreSQL URL when one is configured. */
+export type DatabaseTarget =
+  | { readonly _tag: "sqlite"; readonly filename: string }
+  | { readonly _tag: "pg"; readonly url: Redacted.Redacted<string> }
+
+export const databaseTarget = (config: VoxConfigShape): DatabaseTarget =>
+  Option.match(config.database.url, {
+    onNone: () => ({ _tag: "sqlite", filename: Path.join(config.dataDir, "vox.db") }),
+    onSome: (url) => ({ _tag: "pg", url })
+  })

@@ -1,0 +1,7 @@
+// The migrations of every release, in order. Add a file `NNNN_name.ts` and list it here.
+import { Migrator } from "@effect/sql"
+import m0001 from "./0001_accounts.js"
+
+export const migrations = Migrator.fromRecord({
+  "0001_accounts": m0001
+})

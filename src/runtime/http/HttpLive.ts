@@ -1,0 +1,40 @@
+// The HTTP server: every REST route on one router, unknown paths as 404 NOT_FOUND in the protocol's
+// error shape, served by node:http on the configured host and port.
+import { HttpMiddleware, HttpRouter, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import { RouteNotFound } from "../../protocol/errors.js"
+import { VoxConfig } from "../config/VoxConfig.js"
+import { errorResponse } from "./respond.js"
+import { authRoutes } from "./routes/auth.js"
+import { opsRoutes } from "./routes/ops.js"
+import { serverRoutes } from "./routes/server.js"
+import { userRoutes } from "./routes/users.js"
+
+export const router = HttpRouter.empty.pipe(
+  opsRoutes,
+  authRoutes,
+  userRoutes,
+  serverRoutes
+)
+
+const app = router.pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(new RouteNotFound()))))
+
+export const HttpAppLive = Layer.unwrapEffect(
+  Effect.map(VoxConfig, (config) =>
+    HttpServer.serve(app, config.http.accessLog ? HttpMiddleware.logger : HttpMiddleware.withLoggerDisabled)
+  )
+)
+
+export const HttpServerLive = Layer.unwrapEffect(
+  Effect.map(VoxConfig, (config) => NodeHttpServer.layer(createServer, { host: config.http.host, port: config.http.port }))
+)
+
+/** `http://localhost:8080`: the address the server listens on, as a user would type it. */
+export const listeningUrl = Effect.map(HttpServer.HttpServer, (server) => {
+  if (server.address._tag !== "TcpAddress") return "unix socket"
+  const host = server.address.hostname
+  const shown = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host
+  return `http://${shown}:${server.address.port}`
+})
