@@ -116,33 +116,43 @@ export class InvalidBody extends Schema.TaggedError<InvalidBody>()("InvalidBody"
   location: Schema.optional(Schema.Literal("body", "query", "path", "header")),
   issues: Schema.optional(Schema.Array(ValidationIssue))
 }) {
-  readonly code = "INVALID_BODY" as const
+  get code() {
+    return "INVALID_BODY" as const
+  }
 }
 
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
   message: message("The request body is too large."),
   max_bytes: Schema.Number
 }) {
-  readonly code = "PAYLOAD_TOO_LARGE" as const
+  get code() {
+    return "PAYLOAD_TOO_LARGE" as const
+  }
 }
 
 export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
   message: message("Request bodies must be application/json.")
 }) {
-  readonly code = "UNSUPPORTED_MEDIA_TYPE" as const
+  get code() {
+    return "UNSUPPORTED_MEDIA_TYPE" as const
+  }
 }
 
 export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNotFound", {
   message: message("No such endpoint.")
 }) {
-  readonly code = "NOT_FOUND" as const
+  get code() {
+    return "NOT_FOUND" as const
+  }
 }
 
 export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("MethodNotAllowed", {
   message: message("This endpoint does not accept that method."),
   allow: Schema.Array(Schema.String)
 }) {
-  readonly code = "METHOD_NOT_ALLOWED" as const
+  get code() {
+    return "METHOD_NOT_ALLOWED" as const
+  }
 }
 
 // --- authentication ------------------------------------------------------------------------------
@@ -150,31 +160,41 @@ export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("Me
 export class AuthFailed extends Schema.TaggedError<AuthFailed>()("AuthFailed", {
   message: message("Authentication failed.")
 }) {
-  readonly code = "AUTH_FAILED" as const
+  get code() {
+    return "AUTH_FAILED" as const
+  }
 }
 
 export class AuthExpired extends Schema.TaggedError<AuthExpired>()("AuthExpired", {
   message: message("The session has expired.")
 }) {
-  readonly code = "AUTH_EXPIRED" as const
+  get code() {
+    return "AUTH_EXPIRED" as const
+  }
 }
 
 export class UsernameTaken extends Schema.TaggedError<UsernameTaken>()("UsernameTaken", {
   message: message("That username is already registered.")
 }) {
-  readonly code = "USERNAME_TAKEN" as const
+  get code() {
+    return "USERNAME_TAKEN" as const
+  }
 }
 
 export class RegistrationClosed extends Schema.TaggedError<RegistrationClosed>()("RegistrationClosed", {
   message: message("Registration is closed on this server.")
 }) {
-  readonly code = "REGISTRATION_CLOSED" as const
+  get code() {
+    return "REGISTRATION_CLOSED" as const
+  }
 }
 
 export class AccountSuspended extends Schema.TaggedError<AccountSuspended>()("AccountSuspended", {
   message: message("This account is suspended.")
 }) {
-  readonly code = "SUSPENDED" as const
+  get code() {
+    return "SUSPENDED" as const
+  }
 }
 
 // --- permission ----------------------------------------------------------------------------------
@@ -183,19 +203,25 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
   message: message("You do not have permission to do that."),
   missing_permission: Schema.optional(Schema.String)
 }) {
-  readonly code = "FORBIDDEN" as const
+  get code() {
+    return "FORBIDDEN" as const
+  }
 }
 
 export class Banned extends Schema.TaggedError<Banned>()("Banned", {
   message: message("You are banned from this server.")
 }) {
-  readonly code = "BANNED" as const
+  get code() {
+    return "BANNED" as const
+  }
 }
 
 export class RoleHierarchy extends Schema.TaggedError<RoleHierarchy>()("RoleHierarchy", {
   message: message("You cannot act on a role at or above your own highest role.")
 }) {
-  readonly code = "ROLE_HIERARCHY" as const
+  get code() {
+    return "ROLE_HIERARCHY" as const
+  }
 }
 
 // --- not found -----------------------------------------------------------------------------------
@@ -203,19 +229,25 @@ export class RoleHierarchy extends Schema.TaggedError<RoleHierarchy>()("RoleHier
 export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", {
   message: message("User not found.")
 }) {
-  readonly code = "USER_NOT_FOUND" as const
+  get code() {
+    return "USER_NOT_FOUND" as const
+  }
 }
 
 export class SpaceNotFound extends Schema.TaggedError<SpaceNotFound>()("SpaceNotFound", {
   message: message("Feed or room not found.")
 }) {
-  readonly code = "SPACE_NOT_FOUND" as const
+  get code() {
+    return "SPACE_NOT_FOUND" as const
+  }
 }
 
 export class MessageNotFound extends Schema.TaggedError<MessageNotFound>()("MessageNotFound", {
   message: message("Message not found.")
 }) {
-  readonly code = "MESSAGE_NOT_FOUND" as const
+  get code() {
+    return "MESSAGE_NOT_FOUND" as const
+  }
 }
 
 // --- capacity / limits ---------------------------------------------------------------------------
@@ -224,20 +256,26 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
   message: message("You are being rate limited."),
   retry_after_ms: Schema.Number
 }) {
-  readonly code = "RATE_LIMITED" as const
+  get code() {
+    return "RATE_LIMITED" as const
+  }
 }
 
 export class ServerFull extends Schema.TaggedError<ServerFull>()("ServerFull", {
   message: message("The server has reached its member capacity.")
 }) {
-  readonly code = "SERVER_FULL" as const
+  get code() {
+    return "SERVER_FULL" as const
+  }
 }
 
 export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("MessageTooLarge", {
   message: message("The message body exceeds the size limit."),
   max_bytes: Schema.optional(Schema.Number)
 }) {
-  readonly code = "MESSAGE_TOO_LARGE" as const
+  get code() {
+    return "MESSAGE_TOO_LARGE" as const
+  }
 }
 
 // --- server side ---------------------------------------------------------------------------------
@@ -245,13 +283,17 @@ export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("Mess
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", {
   message: message("The server is temporarily unavailable.")
 }) {
-  readonly code = "SERVICE_UNAVAILABLE" as const
+  get code() {
+    return "SERVICE_UNAVAILABLE" as const
+  }
 }
 
 export class UnknownError extends Schema.TaggedError<UnknownError>()("UnknownError", {
   message: message("An unexpected server error occurred.")
 }) {
-  readonly code = "UNKNOWN_ERROR" as const
+  get code() {
+    return "UNKNOWN_ERROR" as const
+  }
 }
 
 /**
@@ -292,6 +334,11 @@ export const ProtocolErrors = [
 
 export type ProtocolError = InstanceType<(typeof ProtocolErrors)[number]>
 
+/** The error class of each code (codes are prototype getters, so no instance is needed to read them). */
+export const errorClassByCode: ReadonlyMap<string, (typeof ProtocolErrors)[number]> = new Map(
+  ProtocolErrors.map((cls) => [cls.prototype.code, cls])
+)
+
 /** Anything carrying a protocol code: the shape the HTTP edge turns into a response. */
 export interface CodedError {
   readonly _tag: string
@@ -307,7 +354,7 @@ export const isCodedError = (u: unknown): u is CodedError =>
 export const errorBody = (e: CodedError): { error: Record<string, unknown> } => {
   const extra: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(e)) {
-    if (k !== "_tag" && k !== "message" && k !== "code" && v !== undefined) extra[k] = v
+    if (k !== "_tag" && k !== "message" && v !== undefined) extra[k] = v
   }
   return { error: { code: e.code, message: e.message, ...extra } }
 }

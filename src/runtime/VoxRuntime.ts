@@ -1,6 +1,6 @@
 // The whole server as layers. `VoxCoreLive` is everything but the network edge (what `vox admin` runs);
 // `VoxServerLive` adds the HTTP server. Tests build the same layers on a temporary data dir.
-import { Layer } from "effect"
+import { Effect, Layer, Logger, LogLevel } from "effect"
 import { CommunityLive } from "../actors/community/CommunityLive.js"
 import { CommunityRepo } from "../actors/community/CommunityRepo.js"
 import { UserLive } from "../actors/user/UserLive.js"
@@ -20,9 +20,23 @@ import { Snowflakes } from "./ids/Snowflakes.js"
 /** The database, migrated before anyone reads it. */
 export const MigratedDatabaseLive = Layer.effectDiscard(migrate).pipe(Layer.provideMerge(DatabaseLive))
 
+/** `log.level` applied to everything the server runs. */
+const LogLevelLive = Layer.unwrapEffect(
+  Effect.map(VoxConfig, (config) => Logger.minimumLogLevel(LogLevel.fromLiteral(levels[config.log.level])))
+)
+
+const levels = {
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warning: "Warning",
+  error: "Error",
+  none: "None"
+} as const
+
 /** Entities, services and storage: a Vox server without its network edge. */
 export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
-  Layer.mergeAll(CommunityLive, UserLive, Accounts.Default).pipe(
+  Layer.mergeAll(CommunityLive, UserLive, Accounts.Default, LogLevelLive).pipe(
     Layer.provideMerge(
       Layer.mergeAll(Sessions.Default, Passwords.Default, CommunityRepo.Default, UserRepo.Default, Events.Default)
     ),

@@ -55,7 +55,7 @@ const validate = <A, I>(schema: Schema.Schema<A, I>, value: I, flag: string, usa
     Either.match({ onLeft: (e) => Effect.fail(e), onRight: Effect.succeed })
   )
 
-const core = (sources: ConfigSources) => VoxCoreLive(VoxConfig.layer(sources))
+const core = (sources: ConfigSources) => VoxCoreLive(VoxConfig.layerAdminTool(sources))
 
 const withAccount = <A, E, R>(username: string, f: (account: AccountSummary) => Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {

@@ -5,13 +5,23 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
 
+/**
+ * The snowflake worker id of the `vox admin` tools. They may run beside a live server on the same
+ * database; a worker id of their own keeps the ids they issue from ever colliding with the server's.
+ */
+export const ADMIN_TOOL_WORKER_ID = 1023
+
 const positiveInt = (name: string) =>
   Config.integer(name).pipe(Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }))
 
 const voxConfig = Config.all({
   http: Config.all({
     host: Config.string("host").pipe(Config.withDefault("127.0.0.1")),
-    port: Config.port("port").pipe(Config.withDefault(8080)),
+    // 0 asks the system for a free port (tests, `vox serve --port 0`)
+    port: Config.integer("port").pipe(
+      Config.validate({ message: "Expected a port number between 0 and 65535", validation: (n) => n >= 0 && n <= 65535 }),
+      Config.withDefault(8080)
+    ),
     /** The URL clients reach this server on (behind a proxy); derived from the request when unset. */
     publicUrl: Config.option(Config.url("publicUrl")),
     /** JSON request bodies above this many bytes get 413 PAYLOAD_TOO_LARGE before being read further. */
@@ -37,9 +47,12 @@ const voxConfig = Config.all({
   server: Config.all({
     /** The community's name until an administrator changes it (PATCH /api/v1/server). */
     name: Config.string("name").pipe(Config.withDefault("Vox")),
-    /** Snowflake worker id (10 bits): unique per node of a cluster. */
+    /** Snowflake worker id (10 bits): unique per node of a cluster; 1023 belongs to `vox admin`. */
     workerId: Config.integer("workerId").pipe(
-      Config.validate({ message: "Expected an integer between 0 and 1023", validation: (n) => n >= 0 && n <= 1023 }),
+      Config.validate({
+        message: `Expected an integer between 0 and ${ADMIN_TOOL_WORKER_ID - 1}`,
+        validation: (n) => n >= 0 && n < ADMIN_TOOL_WORKER_ID
+      }),
       Config.withDefault(0)
     )
   }).pipe(Config.nested("server")),
@@ -179,6 +192,13 @@ export const loadVoxConfig = (sources: ConfigSources = {}) =>
 
 export class VoxConfig extends Context.Tag("vox/VoxConfig")<VoxConfig, VoxConfigShape>() {
   static readonly layer = (sources?: ConfigSources) => Layer.effect(VoxConfig, loadVoxConfig(sources))
+
+  /** The settings of the `vox admin` tools: the server's, with the admin tools' own worker id. */
+  static readonly layerAdminTool = (sources?: ConfigSources) =>
+    Layer.effect(
+      VoxConfig,
+      Effect.map(loadVoxConfig(sources), (c) => ({ ...c, server: { ...c.server, workerId: ADMIN_TOOL_WORKER_ID } }))
+    )
 
   /** Settings from an object only (no file, no environment): what tests use. */
   static readonly layerTest = (file: VoxConfigFile) => Layer.effect(VoxConfig, readOnly(file))

@@ -1,0 +1,44 @@
+// A real Vox server for a test suite: the production layers on port 0 and a fresh database, plus an
+// SDK client pointed at it.
+import { FetchHttpClient } from "@effect/platform"
+import { Context, Effect, Layer } from "effect"
+import { makeVoxClient, type VoxClient } from "../../src/client/VoxClient.js"
+import { VoxConfig, type VoxConfigFile } from "../../src/runtime/config/VoxConfig.js"
+import { listeningUrl } from "../../src/runtime/http/HttpLive.js"
+import { VoxServerLive } from "../../src/runtime/VoxRuntime.js"
+import type { Backend } from "./backends.js"
+
+export interface TestServerShape {
+  readonly url: string
+  readonly settings: VoxConfigFile
+  /** An anonymous client; `client.withToken(t)` acts as a user. */
+  readonly client: VoxClient
+}
+
+export class TestServer extends Context.Tag("test/TestServer")<TestServer, TestServerShape>() {}
+
+export const TestServerLive = (backend: Backend, overrides: VoxConfigFile = {}) =>
+  Layer.scoped(
+    TestServer,
+    Effect.gen(function* () {
+      const base = yield* backend.settings
+      const settings: VoxConfigFile = {
+        ...base,
+        ...overrides,
+        http: { host: "127.0.0.1", port: 0, ...overrides.http },
+        log: { level: "warning" }
+      }
+      const context = yield* Layer.build(VoxServerLive(VoxConfig.layerTest(settings)))
+      const url = yield* Effect.provide(listeningUrl, context)
+      const client = yield* makeVoxClient({ baseUrl: url }).pipe(Effect.provide(FetchHttpClient.layer))
+      return { url, settings, client }
+    })
+  ).pipe(Layer.orDie)
+
+let counter = 0
+/** A username no other test in this process uses. */
+export const uniqueName = (prefix: string) => `${prefix}_${process.pid % 10000}_${++counter}`
+
+/** Registers a user and returns a client acting as them. */
+export const registered = (client: VoxClient, username: string, password = "correct horse battery") =>
+  Effect.map(client.register({ username, password }), (r) => ({ ...r, client: client.withToken(r.token), password }))
