@@ -2,10 +2,12 @@
 import { Console, Effect, Either, Layer, Schema } from "effect"
 import { COMMUNITY_ID, Community, type AccountSummary } from "../../actors/community/Community.js"
 import { Password, Username } from "../../protocol/api/fields.js"
+import { UserNotFound } from "../../protocol/errors.js"
 import { Accounts } from "../auth/Accounts.js"
 import { Sessions } from "../auth/Sessions.js"
 import { type ConfigSources, VoxConfig, type VoxConfigFile } from "../config/VoxConfig.js"
-import { MigratedDatabaseLive, VoxCoreLive, VoxServerLive } from "../VoxRuntime.js"
+import { VoxCoreLive, VoxServerLive } from "../VoxRuntime.js"
+import { DatabaseLive } from "../db/Database.js"
 import { listeningUrl } from "../http/HttpLive.js"
 import { migrate } from "../db/Migrate.js"
 import { describeFlags, type FlagSpec, type FlagValues, parseFlags, UsageError } from "./args.js"
@@ -35,7 +37,7 @@ const command = <F extends FlagSpec>(spec: {
   flags: F
   run: (values: FlagValues<F & typeof common>, usage: string) => Effect.Effect<void, unknown>
 }): Command => {
-  const flags = { ...common, ...spec.flags }
+  const flags = { ...spec.flags, ...common }
   const usage = `Usage: vox ${spec.name} [options]\n\n${spec.summary}\n\nOptions:\n${describeFlags(flags)}`
   return {
     name: spec.name,
@@ -62,7 +64,7 @@ const withAccount = <A, E, R>(username: string, f: (account: AccountSummary) => 
     const community = (yield* Community.client)(COMMUNITY_ID)
     const accounts = yield* community.ListAccounts()
     const account = accounts.find((a) => a.username.toLowerCase() === username.toLowerCase())
-    if (account === undefined) return yield* Effect.fail(new UsageError({ message: `No user named ${username}`, usage: "" }))
+    if (account === undefined) return yield* new UserNotFound({ message: `No user named ${username}` })
     return yield* f(account)
   })
 
@@ -107,7 +109,7 @@ const migrateCommand = command({
       yield* Console.log(
         applied.length === 0 ? "The database is up to date." : applied.map(([id, name]) => `applied ${id}_${name}`).join("\n")
       )
-    }).pipe(Effect.provide(MigratedDatabaseLive.pipe(Layer.provideMerge(VoxConfig.layer(sourcesOf(values))))))
+    }).pipe(Effect.provide(DatabaseLive.pipe(Layer.provideMerge(VoxConfig.layer(sourcesOf(values))))))
 })
 
 const createUser = command({

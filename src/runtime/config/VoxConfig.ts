@@ -113,7 +113,9 @@ const describe = (error: ConfigError.ConfigError, source: string): VoxConfigErro
   })
   // env paths arrive as VOX.HTTP.PORT; file and flag paths as http.port
   const path = (first?.path ?? []).filter((p, i) => !(i === 0 && p === "VOX"))
-  const setting = path.map((p) => p.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(".")
+  const setting = source === "environment"
+    ? path.map((p) => p.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(".")
+    : path.join(".")
   const where = source === "environment" ? `${envNameOf(setting)} (${setting})` : setting
   return new VoxConfigError({
     setting,
@@ -125,13 +127,10 @@ const describe = (error: ConfigError.ConfigError, source: string): VoxConfigErro
 const read = (provider: ConfigProvider.ConfigProvider, source: string) =>
   Effect.withConfigProvider(voxConfig, provider).pipe(Effect.mapError((e) => describe(e, source)))
 
-// Node 20 cannot import() a .ts file: under plain node we go through tsx's loader.
+// Node 20 cannot import() a .ts file, and a .ts file outside an ESM package would load as CommonJS:
+// tsx's tsImport loads it as an ES module wherever it lives.
 const importTs = (url: string): Promise<{ default?: unknown }> =>
-  import(url).catch((e: { code?: string }) =>
-    e?.code === "ERR_UNKNOWN_FILE_EXTENSION"
-      ? import("tsx/esm/api").then(({ tsImport }) => tsImport(url, import.meta.url) as Promise<{ default?: unknown }>)
-      : Promise.reject(e)
-  )
+  import("tsx/esm/api").then(({ tsImport }) => tsImport(url, import.meta.url) as Promise<{ default?: unknown }>)
 
 /**
  * Loads the config file. An explicitly named file must exist; the implicit `./vox.config.ts` may be absent.
@@ -149,7 +148,9 @@ export const loadConfigFile = (path: Option.Option<string>) =>
       try: () => importTs(pathToFileURL(abs).href),
       catch: (e) => new VoxConfigError({ setting: "config", source: abs, message: `Cannot load ${abs}: ${String(e)}` })
     })
-    const value = mod.default ?? {}
+    // A file outside an ESM package arrives through CommonJS interop as { default: { default: ... } }.
+    const outer = mod.default ?? {}
+    const value = typeof outer === "object" && outer !== null && "default" in outer ? outer.default : outer
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       return yield* new VoxConfigError({ setting: "config", source: abs, message: `${abs} must export an object by default` })
     }

@@ -1,0 +1,12 @@
+// Settings of this Vox server. Every key is optional; environment variables (VOX_HTTP_PORT, ...) and
+// command-line flags override what is written here. See README.md "Configuration" for every setting.
+import type { VoxConfigFile } from "./src/runtime/config/VoxConfig.js"
+
+export default {
+  // http: { host: "0.0.0.0", port: 8080, publicUrl: "https://chat.example.com" },
+  // dataDir: "./data",
+  // database: { url: "postgres://vox:secret@127.0.0.1:5432/vox" },
+  // server: { name: "My Community", workerId: 0 },
+  // auth: { sessionTtl: "30 days" },
+  // log: { level: "info" }
+} satisfies VoxConfigFile
