@@ -114,7 +114,7 @@ const describe = (error: ConfigError.ConfigError, source: string): VoxConfigErro
   // env paths arrive as VOX.HTTP.PORT; file and flag paths as http.port
   const path = (first?.path ?? []).filter((p, i) => !(i === 0 && p === "VOX"))
   const setting = source === "environment"
-    ? path.map((p) => p.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(".")
+    ? path.map((p) => /[a-z]/.test(p) ? p : p.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(".")
     : path.join(".")
   const where = source === "environment" ? `${envNameOf(setting)} (${setting})` : setting
   return new VoxConfigError({
