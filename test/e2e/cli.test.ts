@@ -43,7 +43,7 @@ describe("vox CLI", () => {
     expect(unknown.stderr).toContain("Unknown command")
     const badFlag = await runVox(["admin", "create-user", "--username", "x", "--bogus"])
     expect(badFlag.code).toBe(2)
-  })
+  }, 120_000)
 
   it("an invalid setting stops startup and names the setting", async () => {
     const fromEnv = await runVox(["serve", "--data-dir", tempDir()], { VOX_HTTP_PORT: "eighty" })
@@ -64,7 +64,7 @@ describe("vox CLI", () => {
     const missing = await runVox(["serve", "--config", Path.join(dir, "absent.ts")])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain("not found")
-  })
+  }, 120_000)
 
   it("migrate applies the migrations once", async () => {
     const dataDir = tempDir()
@@ -133,5 +133,5 @@ describe("vox CLI", () => {
       server.child.kill("SIGTERM")
       await server.exited
     }
-  })
+  }, 240_000)
 })

@@ -68,6 +68,19 @@ for (const backend of backends) {
           const community = (yield* Community.client)(COMMUNITY_ID)
           expect((yield* community.GetServer()).member_count).toBe(1)
         }))
+
+      it.effect("passwords are argon2id (64 MiB, t=3, p=4); sessions are stored only as token hashes", () =>
+        Effect.gen(function* () {
+          const accounts = yield* Accounts
+          const session = yield* accounts.register({ username: "hashcheck", password: "long enough pw" }, { ip: null, userAgent: null })
+          const sql = yield* SqlClient.SqlClient
+          const hashes = yield* sql`SELECT password_hash FROM credentials WHERE user_id = ${session.user_id}`
+          expect(String(hashes[0]!.password_hash)).toMatch(/^\$argon2id\$v=19\$m=65536,p=4,t=3\$/)
+          const sessions = yield* sql`SELECT token_hash FROM sessions WHERE user_id = ${session.user_id}`
+          expect(sessions).toHaveLength(1)
+          expect(sessions[0]!.token_hash).not.toContain(session.token)
+          expect(String(sessions[0]!.token_hash)).toMatch(/^[0-9a-f]{64}$/)
+        }))
     })
   })
 }
