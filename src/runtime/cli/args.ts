@@ -27,7 +27,7 @@ export const parseFlags = <F extends FlagSpec>(
     const out: Record<string, string | boolean | undefined> = {}
     for (const [name, flag] of Object.entries(spec)) {
       const value = values[name]
-      if (flag.required === true && (value === undefined || value === "")) {
+      if (flag.required === true && values.help !== true && (value === undefined || value === "")) {
         return Either.left(new UsageError({ message: `Missing --${name}`, usage }))
       }
       out[name] = flag.type === "boolean" ? value === true : typeof value === "string" ? value : undefined
