@@ -9,7 +9,7 @@ import { Accounts } from "./auth/Accounts.js"
 import { Passwords } from "./auth/Passwords.js"
 import { Sessions } from "./auth/Sessions.js"
 import { ClusterLive } from "./cluster/Cluster.js"
-import { type ConfigSources, VoxConfig } from "./config/VoxConfig.js"
+import { VoxConfig } from "./config/VoxConfig.js"
 import { DatabaseLive } from "./db/Database.js"
 import { migrate } from "./db/Migrate.js"
 import { EventBus } from "./events/EventBus.js"
@@ -51,5 +51,3 @@ export const VoxServerLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
     Layer.provideMerge(HttpServerLive),
     Layer.provideMerge(VoxCoreLive(config))
   )
-
-export const configLayer = (sources: ConfigSources) => VoxConfig.layer(sources)

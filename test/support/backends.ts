@@ -1,6 +1,6 @@
 // The databases a suite runs on: always the embedded SQLite, and PostgreSQL when
 // VOX_TEST_DATABASE_URL is set (CI sets it). Each suite gets a database of its own.
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -10,7 +10,7 @@ import type { VoxConfigFile } from "../../src/runtime/config/VoxConfig.js"
 export interface Backend {
   readonly name: "sqlite" | "postgres"
   /** Settings for a fresh, empty database; removed when the scope closes. */
-  readonly settings: Effect.Effect<VoxConfigFile, never, import("effect").Scope.Scope>
+  readonly settings: Effect.Effect<VoxConfigFile, never, Scope.Scope>
 }
 
 export const tempDir = Effect.acquireRelease(

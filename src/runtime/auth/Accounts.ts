@@ -1,16 +1,36 @@
 // Registration and password login: hashing happens here, outside the Community entity, so a 100 ms
 // argon2 run never holds up the entity's mailbox.
-import { Effect, Option } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
 import { COMMUNITY_ID, Community } from "../../actors/community/Community.js"
 import { User } from "../../actors/user/User.js"
 import { AccountSuspended, AuthFailed } from "../../protocol/errors.js"
 import { Passwords } from "./Passwords.js"
-import { credentialsOf, Sessions } from "./Sessions.js"
+import { UserId } from "../../protocol/ids.js"
+import { decodeRows, IntColumn } from "../db/columns.js"
+import { dieOnStorageError } from "../db/storageErrors.js"
+import { Sessions } from "./Sessions.js"
 
 export interface ClientMeta {
   readonly ip: string | null
   readonly userAgent: string | null
 }
+
+/** The password hash and standing of an account, by lowercased username. */
+const credentialsOf = (usernameKey: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql`SELECT u.id AS user_id, c.password_hash, u.suspended, u.is_bot
+      FROM users u JOIN credentials c ON c.user_id = u.id WHERE u.username_key = ${usernameKey}`.pipe(
+      Effect.flatMap(decodeRows(Schema.Struct({
+        user_id: Schema.compose(IntColumn, UserId),
+        password_hash: Schema.String,
+        suspended: IntColumn,
+        is_bot: IntColumn
+      })))
+    )
+    return Option.fromNullable(rows[0])
+  }).pipe(dieOnStorageError)
 
 export class Accounts extends Effect.Service<Accounts>()("vox/Accounts", {
   effect: Effect.gen(function* () {

@@ -1,7 +1,7 @@
 // Sessions: opaque `vox_sess_...` tokens with an expiry. Only the SHA-256 of a token is stored, and
 // lookups go by that hash, so neither a leaked table nor response timing yields a usable token.
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Option, Schema } from "effect"
+import { Duration, Effect, Schema } from "effect"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { SESSION_TOKEN_PREFIX } from "../../protocol/api/auth.js"
 import { AuthExpired, AuthFailed } from "../../protocol/errors.js"
@@ -105,18 +105,3 @@ export class Sessions extends Effect.Service<Sessions>()("vox/Sessions", {
     return { create, authenticate, revoke, revokeAll } as const
   })
 }) {}
-
-export const credentialsOf = (usernameKey: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT u.id AS user_id, c.password_hash, u.suspended, u.is_bot
-      FROM users u JOIN credentials c ON c.user_id = u.id WHERE u.username_key = ${usernameKey}`.pipe(
-      Effect.flatMap(decodeRows(Schema.Struct({
-        user_id: Schema.compose(IntColumn, UserId),
-        password_hash: Schema.String,
-        suspended: IntColumn,
-        is_bot: IntColumn
-      })))
-    )
-    return Option.fromNullable(rows[0])
-  }).pipe(dieOnStorageError)

@@ -68,5 +68,5 @@ const minimum = LogLevel.allLevels.find((l) => l.label.toLowerCase() === level) 
 
 main(process.argv.slice(2)).pipe(
   Logger.withMinimumLogLevel(minimum),
-  (effect) => NodeRuntime.runMain(effect, { disableErrorReporting: true, disablePrettyLogger: false })
+  (effect) => NodeRuntime.runMain(effect, { disableErrorReporting: true })
 )

@@ -37,7 +37,3 @@ export const DatabaseLive: Layer.Layer<SqlClient.SqlClient, unknown, VoxConfig> 
       : PgClient.layer({ url: target.url, applicationName: "vox" })
   })
 )
-
-/** Which SQL dialect a query runs on, for the few statements that differ. */
-export const dialectOf = (sql: SqlClient.SqlClient): "sqlite" | "pg" =>
-  sql.onDialectOrElse({ pg: () => "pg" as const, orElse: () => "sqlite" as const })

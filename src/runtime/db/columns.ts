@@ -11,7 +11,4 @@ export const BoolColumn = Schema.transform(IntColumn, Schema.Boolean, {
   encode: (b) => (b ? 1 : 0)
 })
 
-/** A 64-bit unsigned value kept as decimal text (permission sets). */
-export const BigIntTextColumn = Schema.BigInt
-
 export const decodeRows = <A, I>(schema: Schema.Schema<A, I>) => Schema.decodeUnknown(Schema.Array(schema))

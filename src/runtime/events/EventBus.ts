@@ -1,6 +1,6 @@
 // The in-process event bus: entities publish protocol events, the gateway subscribes. A later
 // cluster issue replaces this layer so each runner receives the events of its own sessions.
-import { Effect, PubSub, type Scope } from "effect"
+import { Effect, PubSub, type Queue, type Scope } from "effect"
 import type { Audience } from "../../protocol/events.js"
 import type { Snowflake } from "../../protocol/snowflake.js"
 
@@ -19,7 +19,7 @@ export class EventBus extends Effect.Service<EventBus>()("vox/EventBus", {
     return {
       publish: (events: ReadonlyArray<BusEvent>) => PubSub.publishAll(hub, events).pipe(Effect.asVoid),
       /** A queue of every event published from now on, for as long as the scope lives. */
-      subscribe: PubSub.subscribe(hub) as Effect.Effect<import("effect").Queue.Dequeue<BusEvent>, never, Scope.Scope>
+      subscribe: PubSub.subscribe(hub) as Effect.Effect<Queue.Dequeue<BusEvent>, never, Scope.Scope>
     }
   })
 }) {}
