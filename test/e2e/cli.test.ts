@@ -3,20 +3,13 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { makeVoxClient } from "../../src/client/VoxClient.js"
 import { Permission } from "../../src/protocol/permissions.js"
-import { runVox, startVox } from "../support/process.js"
+import { runVox, scratchDir, startVox } from "../support/process.js"
 
-const dirs: Array<string> = []
-const tempDir = () => {
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "vox-cli-"))
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => dirs.forEach((d) => Fs.rmSync(d, { recursive: true, force: true })))
+const tempDir = () => scratchDir()
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 const sdk = (url: string) => run(makeVoxClient({ baseUrl: url }).pipe(Effect.provide(FetchHttpClient.layer)))

@@ -2,20 +2,10 @@
 // PostgreSQL only: an embedded SQLite file cannot become unreachable under a running server.
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import pg from "pg"
-import { backends, postgresUrl } from "../support/backends.js"
+import { adminQuery, backends, postgresUrl } from "../support/backends.js"
 import { TestServer, TestServerLive } from "../support/server.js"
 
-const admin = (text: string) =>
-  Effect.promise(async () => {
-    const client = new pg.Client({ connectionString: postgresUrl })
-    await client.connect()
-    try {
-      await client.query(text)
-    } finally {
-      await client.end()
-    }
-  })
+const admin = (text: string) => adminQuery(postgresUrl!, text)
 
 const postgres = backends.find((b) => b.name === "postgres")
 

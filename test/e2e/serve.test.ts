@@ -3,19 +3,12 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { makeVoxClient } from "../../src/client/VoxClient.js"
-import { startProcess, startVox } from "../support/process.js"
+import { scratchDir, startProcess, startVox } from "../support/process.js"
 
-const dirs: Array<string> = []
-const tempDir = () => {
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "vox-serve-"))
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => dirs.forEach((d) => Fs.rmSync(d, { recursive: true, force: true })))
+const tempDir = () => scratchDir()
 
 const sdk = (url: string) => Effect.runPromise(makeVoxClient({ baseUrl: url }).pipe(Effect.provide(FetchHttpClient.layer)))
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)

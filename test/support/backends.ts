@@ -23,7 +23,8 @@ const sqlite: Backend = {
   settings: Effect.map(tempDir, (dataDir) => ({ dataDir }))
 }
 
-const adminQuery = (url: string, text: string) =>
+/** One statement on the PostgreSQL server as the test role (create, drop, alter databases). */
+export const adminQuery = (url: string, text: string) =>
   Effect.promise(async () => {
     const client = new pg.Client({ connectionString: url })
     await client.connect()

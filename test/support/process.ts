@@ -1,6 +1,9 @@
 // Runs the real `vox` executable (bin/vox.js) as a child process, the way a user does.
 import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
+import { afterAll } from "vitest"
 
 export const repoRoot = Path.resolve(import.meta.dirname, "../..")
 const bin = Path.join(repoRoot, "bin/vox.js")
@@ -70,3 +73,13 @@ export const startProcess = (
 
 export const startVox = (args: ReadonlyArray<string>, env?: Record<string, string | undefined>) =>
   startProcess(process.execPath, [bin, ...args], env === undefined ? {} : { env })
+
+const scratchDirs: Array<string> = []
+afterAll(() => scratchDirs.forEach((d) => Fs.rmSync(d, { recursive: true, force: true })))
+
+/** A fresh directory for a data dir or config file, removed after the suite. */
+export const scratchDir = (prefix = "vox-") => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
+  scratchDirs.push(dir)
+  return dir
+}
