@@ -1,11 +1,26 @@
 // A REST endpoint as data: method, path, and the schemas of everything that travels. The server binds
 // handlers to these, and the SDK calls them, so neither ever re-declares a wire shape.
 import { Schema } from "effect"
+import type { PermissionName } from "./permissions.js"
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
-/** Who may call: anyone, or a caller with a valid session (user or bot). */
-export type Access = "public" | "session"
+/**
+ * Who may call. The server enforces it before the handler runs, so a route cannot forget its check:
+ * - `public`: anyone, no authentication
+ * - `account`: any signed-in account, member or not (its own profile, joining, logging out)
+ * - `member`: a member of the community: not one who left, was kicked or is banned
+ * - `{ permission }`: a member holding that server-level permission (seed 002 §7)
+ * - `{ permission, space }`: a member holding it in the feed or room named by that path parameter
+ */
+export type Access =
+  | "public"
+  | "account"
+  | "member"
+  | { readonly permission: PermissionName; readonly space?: SpaceParam }
+
+/** The path parameter naming the feed or room a space-level permission is checked in. */
+export type SpaceParam = "feed_id" | "room_id"
 
 type AnySchema = Schema.Schema.AnyNoContext
 

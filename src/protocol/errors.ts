@@ -15,6 +15,7 @@ export const ErrorStatus = {
   NO_CERT_PINNING: 400,
   INVALID_BODY: 400,
   MISSING_FIELD: 400,
+  LIMIT_REACHED: 400,
   // 401
   AUTH_FAILED: 401,
   AUTH_EXPIRED: 401,
@@ -46,6 +47,7 @@ export const ErrorStatus = {
   REPORT_NOT_FOUND: 404,
   INVITE_NOT_FOUND: 404,
   ROLE_NOT_FOUND: 404,
+  CATEGORY_NOT_FOUND: 404,
   CMD_NOT_FOUND: 404,
   WEBHOOK_NOT_FOUND: 404,
   KEY_BACKUP_NOT_FOUND: 404,
@@ -250,6 +252,41 @@ export class MessageNotFound extends Schema.TaggedError<MessageNotFound>()("Mess
   }
 }
 
+export class RoleNotFound extends Schema.TaggedError<RoleNotFound>()("RoleNotFound", {
+  message: message("Role not found.")
+}) {
+  get code() {
+    return "ROLE_NOT_FOUND" as const
+  }
+}
+
+export class CategoryNotFound extends Schema.TaggedError<CategoryNotFound>()("CategoryNotFound", {
+  message: message("Category not found.")
+}) {
+  get code() {
+    return "CATEGORY_NOT_FOUND" as const
+  }
+}
+
+// --- invites -------------------------------------------------------------------------------------
+
+export class InviteExpired extends Schema.TaggedError<InviteExpired>()("InviteExpired", {
+  message: message("This invite has expired.")
+}) {
+  get code() {
+    return "INVITE_EXPIRED" as const
+  }
+}
+
+/** An unknown code, or one whose uses are all spent. */
+export class InviteInvalid extends Schema.TaggedError<InviteInvalid>()("InviteInvalid", {
+  message: message("This invite is not valid.")
+}) {
+  get code() {
+    return "INVITE_INVALID" as const
+  }
+}
+
 // --- capacity / limits ---------------------------------------------------------------------------
 
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
@@ -266,6 +303,17 @@ export class ServerFull extends Schema.TaggedError<ServerFull>()("ServerFull", {
 }) {
   get code() {
     return "SERVER_FULL" as const
+  }
+}
+
+/** A server limit (GET /api/v1/server/limits) would be exceeded: `limit` names it. */
+export class LimitReached extends Schema.TaggedError<LimitReached>()("LimitReached", {
+  message: message("A server limit has been reached."),
+  limit: Schema.String,
+  max: Schema.Number
+}) {
+  get code() {
+    return "LIMIT_REACHED" as const
   }
 }
 
@@ -325,8 +373,13 @@ export const ProtocolErrors = [
   UserNotFound,
   SpaceNotFound,
   MessageNotFound,
+  RoleNotFound,
+  CategoryNotFound,
+  InviteExpired,
+  InviteInvalid,
   RateLimited,
   ServerFull,
+  LimitReached,
   MessageTooLarge,
   ServiceUnavailable,
   UnknownError

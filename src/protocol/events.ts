@@ -1,10 +1,14 @@
 // Gateway events (seed 002 §4 "Dispatch Events"): each has an UPPER_SNAKE name, a payload schema, and
 // travels on the event bus with the audience that may see it.
 import { Schema } from "effect"
-import { RoleId, UserId } from "./ids.js"
+import { CategoryId, FeedId, RoleId, RoomId, TargetId, UserId } from "./ids.js"
 import { PermissionSet } from "./permissions.js"
 import { ServerInfo } from "./api/server.js"
 import { User } from "./api/users.js"
+import { Member } from "./api/members.js"
+import { Category, Feed, OverrideTargetType, Room, SpaceType } from "./api/spaces.js"
+import { Role } from "./api/roles.js"
+import { Invite } from "./api/invites.js"
 
 /** Who receives an event. The gateway resolves it to sessions; nobody outside it sees the event. */
 export const Audience = Schema.Union(
@@ -13,7 +17,9 @@ export const Audience = Schema.Union(
   /** exactly these users */
   Schema.TaggedStruct("users", { user_ids: Schema.Array(UserId) }),
   /** members holding this server-level permission (e.g. VIEW_AUDIT_LOG) */
-  Schema.TaggedStruct("permission", { permission: PermissionSet })
+  Schema.TaggedStruct("permission", { permission: PermissionSet }),
+  /** members holding this permission in one feed or room (VIEW_SPACE: who can see it) */
+  Schema.TaggedStruct("space", { space_type: SpaceType, space_id: Schema.Number, permission: PermissionSet })
 )
 export type Audience = typeof Audience.Type
 
@@ -27,11 +33,47 @@ const event = <const Name extends string, S extends Schema.Schema.AnyNoContext>(
   schema
 })
 
-export const MemberJoin = event(
-  "MEMBER_JOIN",
-  Schema.Struct({ user_id: UserId, display_name: Schema.String, roles: Schema.Array(RoleId), joined_at: Schema.String })
+export const UserUpdate = event("USER_UPDATE", User)
+export const ServerUpdate = event("SERVER_UPDATE", ServerInfo)
+
+export const MemberJoin = event("MEMBER_JOIN", Member)
+export const MemberLeave = event("MEMBER_LEAVE", Schema.Struct({ user_id: UserId }))
+/** Nickname or roles changed: the whole member, so clients need no refetch. */
+export const MemberUpdate = event("MEMBER_UPDATE", Member)
+export const MemberBan = event("MEMBER_BAN", Schema.Struct({ user_id: UserId }))
+export const MemberUnban = event("MEMBER_UNBAN", Schema.Struct({ user_id: UserId }))
+
+export const FeedCreate = event("FEED_CREATE", Feed)
+export const FeedUpdate = event("FEED_UPDATE", Feed)
+export const FeedDelete = event("FEED_DELETE", Schema.Struct({ feed_id: FeedId }))
+export const RoomCreate = event("ROOM_CREATE", Room)
+export const RoomUpdate = event("ROOM_UPDATE", Room)
+export const RoomDelete = event("ROOM_DELETE", Schema.Struct({ room_id: RoomId }))
+export const CategoryCreate = event("CATEGORY_CREATE", Category)
+export const CategoryUpdate = event("CATEGORY_UPDATE", Category)
+export const CategoryDelete = event("CATEGORY_DELETE", Schema.Struct({ category_id: CategoryId }))
+
+export const RoleCreate = event("ROLE_CREATE", Role)
+export const RoleUpdate = event("ROLE_UPDATE", Role)
+export const RoleDelete = event("ROLE_DELETE", Schema.Struct({ role_id: RoleId }))
+export const RoleAssign = event("ROLE_ASSIGN", Schema.Struct({ user_id: UserId, role_id: RoleId }))
+export const RoleRevoke = event("ROLE_REVOKE", Schema.Struct({ user_id: UserId, role_id: RoleId }))
+
+export const PermissionOverrideUpdate = event(
+  "PERMISSION_OVERRIDE_UPDATE",
+  Schema.Struct({
+    space_type: SpaceType,
+    space_id: Schema.Number,
+    target_type: OverrideTargetType,
+    target_id: TargetId,
+    allow: PermissionSet,
+    deny: PermissionSet
+  })
+)
+export const PermissionOverrideDelete = event(
+  "PERMISSION_OVERRIDE_DELETE",
+  Schema.Struct({ space_type: SpaceType, space_id: Schema.Number, target_type: OverrideTargetType, target_id: TargetId })
 )
 
-export const UserUpdate = event("USER_UPDATE", User)
-
-export const ServerUpdate = event("SERVER_UPDATE", ServerInfo)
+export const InviteCreate = event("INVITE_CREATE", Invite)
+export const InviteDelete = event("INVITE_DELETE", Schema.Struct({ code: Schema.String }))

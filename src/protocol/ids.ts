@@ -10,12 +10,21 @@ export const UserId = uint32Id("UserId")
 export type UserId = typeof UserId.Type
 export const RoleId = uint32Id("RoleId")
 export type RoleId = typeof RoleId.Type
+export const FeedId = uint32Id("FeedId")
+export type FeedId = typeof FeedId.Type
+export const RoomId = uint32Id("RoomId")
+export type RoomId = typeof RoomId.Type
+export const CategoryId = uint32Id("CategoryId")
+export type CategoryId = typeof CategoryId.Type
+
+/** A role or a user id: what a permission override targets. */
+export const TargetId = Schema.Number.pipe(Schema.int(), Schema.between(1, UINT32_MAX))
 
 /** A path segment that must be a plain decimal id: no sign, exponent, hex or whitespace. */
 const DecimalString = Schema.String.pipe(
   Schema.pattern(/^[0-9]{1,10}$/, { message: () => "Expected a decimal id" })
 )
 
-/** The same id read from a URL path segment. */
+/** The same id read from a URL path segment or query string. */
 export const idFromString = <A extends number, I extends number>(id: Schema.Schema<A, I>) =>
   Schema.compose(Schema.compose(DecimalString, Schema.NumberFromString), id, { strict: false })

@@ -3,6 +3,7 @@
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { CommunityLive } from "../actors/community/CommunityLive.js"
 import { CommunityRepo } from "../actors/community/CommunityRepo.js"
+import { MemberRepo } from "../actors/community/members/MemberRepo.js"
 import { UserLive } from "../actors/user/UserLive.js"
 import { UserRepo } from "../actors/user/UserRepo.js"
 import { Accounts } from "./auth/Accounts.js"
@@ -38,7 +39,14 @@ const levels = {
 export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
   Layer.mergeAll(CommunityLive, UserLive, Accounts.Default, LogLevelLive).pipe(
     Layer.provideMerge(
-      Layer.mergeAll(Sessions.Default, Passwords.Default, CommunityRepo.Default, UserRepo.Default, Events.Default)
+      Layer.mergeAll(
+        Sessions.Default,
+        Passwords.Default,
+        CommunityRepo.Default,
+        MemberRepo.Default,
+        UserRepo.Default,
+        Events.Default
+      )
     ),
     Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, ClusterLive)),
     Layer.provideMerge(MigratedDatabaseLive),

@@ -24,7 +24,7 @@ for (const backend of backends) {
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient.SqlClient
           const rows = yield* sql`SELECT migration_id FROM vox_migrations`
-          expect(rows.map((r) => Number(r.migration_id))).toEqual([1])
+          expect(rows.map((r) => Number(r.migration_id))).toEqual([1, 2])
           const roles = yield* sql`SELECT name, permissions FROM roles WHERE is_everyone = 1`
           expect(roles).toHaveLength(1)
         }))
@@ -34,7 +34,7 @@ for (const backend of backends) {
           const bus = yield* EventBus
           const events = yield* bus.subscribe
           const accounts = yield* Accounts
-          const member = yield* accounts.create({ username: "eve", password: "long enough pw", admin: false })
+          const member = yield* accounts.create({ username: "eve", password: "long enough pw", admin: false, via: "admin" })
           yield* (yield* User.client)(String(member.user_id)).UpdateProfile({ patch: { bio: "new bio" } })
 
           const join = yield* Queue.take(events)
@@ -57,7 +57,7 @@ for (const backend of backends) {
           const bus = yield* EventBus
           const events = yield* bus.subscribe
           const accounts = yield* Accounts
-          const error = yield* Effect.flip(accounts.create({ username: "EVE", password: "long enough pw", admin: false }))
+          const error = yield* Effect.flip(accounts.create({ username: "EVE", password: "long enough pw", admin: false, via: "admin" }))
           expect(error._tag).toBe("UsernameTaken")
           expect(yield* Queue.size(events)).toBe(0)
           const sql = yield* SqlClient.SqlClient

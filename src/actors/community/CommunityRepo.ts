@@ -1,4 +1,4 @@
-// SQL of the Community entity: accounts, members, roles, role assignments, server settings.
+// SQL of the Community entity's accounts and server settings.
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import type { ServerPatch } from "../../protocol/api/server.js"
@@ -14,12 +14,6 @@ const ServerRow = Schema.Struct({
   admin_role_id: Schema.NullOr(IntColumn)
 })
 
-const RoleRow = Schema.Struct({
-  id: Schema.compose(IntColumn, RoleId),
-  permissions: Schema.BigInt,
-  is_everyone: BoolColumn
-})
-
 const AccountRow = Schema.Struct({
   id: Schema.compose(IntColumn, UserId),
   username: Schema.String,
@@ -28,7 +22,6 @@ const AccountRow = Schema.Struct({
   created_at: IntColumn
 })
 
-const CountRow = Schema.Struct({ n: IntColumn })
 const IdRow = Schema.Struct({ id: IntColumn })
 
 export class CommunityRepo extends Effect.Service<CommunityRepo>()("vox/CommunityRepo", {
@@ -41,11 +34,6 @@ export class CommunityRepo extends Effect.Service<CommunityRepo>()("vox/Communit
       Effect.map((rows) => rows[0]!),
       // the name in the database wins once an administrator set one
       Effect.map((row) => ({ ...row, name: row.name ?? config.server.name }))
-    )
-
-    const memberCount = sql`SELECT COUNT(*) AS n FROM members`.pipe(
-      Effect.flatMap(decodeRows(CountRow)),
-      Effect.map((rows) => rows[0]?.n ?? 0)
     )
 
     const updateServer = (patch: ServerPatch) =>
@@ -74,29 +62,12 @@ export class CommunityRepo extends Effect.Service<CommunityRepo>()("vox/Communit
         })} RETURNING id`.pipe(Effect.flatMap(decodeRows(Schema.Struct({ id: Schema.compose(IntColumn, UserId) }))))
         const id = rows[0]!.id
         yield* sql`INSERT INTO credentials ${sql.insert({ user_id: id, password_hash: input.passwordHash, updated_at: input.now })}`
-        yield* sql`INSERT INTO members ${sql.insert({ user_id: id, joined_at: input.now })}`
         return id
       })
-
-    const account = (userId: number) =>
-      sql`SELECT id, username, display_name, suspended, created_at FROM users WHERE id = ${userId}`.pipe(
-        Effect.flatMap(decodeRows(AccountRow)),
-        Effect.map((rows) => Option.fromNullable(rows[0]))
-      )
 
     const accounts = sql`SELECT id, username, display_name, suspended, created_at FROM users ORDER BY id`.pipe(
       Effect.flatMap(decodeRows(AccountRow))
     )
-
-    const everyoneRole = sql`SELECT id, permissions, is_everyone FROM roles WHERE is_everyone = 1`.pipe(
-      Effect.flatMap(decodeRows(RoleRow)),
-      Effect.map((rows) => rows[0]!)
-    )
-
-    /** The roles assigned to a member (not counting @everyone, which every member has implicitly). */
-    const rolesOf = (userId: number) =>
-      sql`SELECT r.id, r.permissions, r.is_everyone FROM member_roles mr JOIN roles r ON r.id = mr.role_id
-          WHERE mr.user_id = ${userId} ORDER BY r.position DESC, r.id`.pipe(Effect.flatMap(decodeRows(RoleRow)))
 
     const createRole = (input: { name: string; permissions: bigint; position: number }) =>
       sql`INSERT INTO roles ${sql.insert({
@@ -120,12 +91,6 @@ export class CommunityRepo extends Effect.Service<CommunityRepo>()("vox/Communit
     const revokeRole = (userId: number, roleId: number) =>
       sql`DELETE FROM member_roles WHERE user_id = ${userId} AND role_id = ${roleId}`
 
-    const holdersOf = (roleId: number) =>
-      sql`SELECT user_id AS id FROM member_roles WHERE role_id = ${roleId}`.pipe(
-        Effect.flatMap(decodeRows(IdRow)),
-        Effect.map((rows) => rows.map((r) => r.id))
-      )
-
     const setOwner = (userId: number, adminRoleId: number) =>
       sql`UPDATE server SET owner_id = ${userId}, admin_role_id = ${adminRoleId} WHERE id = 1`
 
@@ -136,19 +101,14 @@ export class CommunityRepo extends Effect.Service<CommunityRepo>()("vox/Communit
 
     return {
       server,
-      memberCount,
       updateServer,
       findAccountByKey,
       insertAccount,
-      account,
       accounts,
-      everyoneRole,
-      rolesOf,
       createRole,
       highestPosition,
       assignRole,
       revokeRole,
-      holdersOf,
       setOwner,
       setAdminRole,
       setSuspended

@@ -6,7 +6,7 @@ import { UserUpdate } from "../../protocol/events.js"
 import { UserId } from "../../protocol/ids.js"
 import { dieOnStorageError } from "../../runtime/db/storageErrors.js"
 import { Events } from "../../runtime/events/Events.js"
-import { CommunityRepo } from "../community/CommunityRepo.js"
+import { MemberRepo } from "../community/members/MemberRepo.js"
 import { User } from "./User.js"
 import { UserRepo } from "./UserRepo.js"
 
@@ -14,7 +14,7 @@ export const UserLive = User.toLayer(
   Effect.gen(function* () {
     const address = yield* Entity.CurrentAddress
     const repo = yield* UserRepo
-    const community = yield* CommunityRepo
+    const members = yield* MemberRepo
     const events = yield* Events
     const userId = UserId.make(Number(address.entityId))
 
@@ -30,10 +30,10 @@ export const UserLive = User.toLayer(
             yield* profile
             yield* repo.update(userId, payload.patch)
             const updated = yield* profile
-            const roles = yield* community.rolesOf(userId)
+            const roles = yield* members.rolesOf([userId])
             yield* emit(UserUpdate, {
               ...updated,
-              roles: roles.map((r) => r.id),
+              roles: roles.get(userId) ?? [],
               created_at: new Date(updated.created_at).toISOString()
             }, { _tag: "server" })
             return updated

@@ -9,7 +9,9 @@ export const SESSION_TOKEN_PREFIX = "vox_sess_"
 export const RegisterRequest = Schema.Struct({
   username: Username,
   password: Password,
-  display_name: Schema.optional(DisplayName)
+  display_name: Schema.optional(DisplayName),
+  /** Required when registration is invite-only; joins through that invite. */
+  invite_code: Schema.optional(Schema.String.pipe(Schema.maxLength(64)))
 })
 
 export const RegisterResponse = Schema.Struct({
@@ -53,5 +55,5 @@ export const logout = endpoint({
   name: "logout",
   method: "POST",
   path: "/api/v1/auth/logout",
-  access: "session"
+  access: "account"
 })

@@ -39,3 +39,26 @@ export const Text = (max: number) =>
 
 /** Times travel as ISO 8601 strings in UTC. */
 export const Timestamp = Schema.String
+
+/** A name of something in the community (feed, room, category, role): 1-64 visible characters. */
+export const Name = (what: string) =>
+  Schema.String.pipe(
+    Schema.pattern(noControl, { message: () => `${what} names cannot contain control characters` }),
+    Schema.filter((s) => s.trim().length > 0, { message: () => `${what} names cannot be empty` }),
+    Schema.maxLength(64, { message: () => `${what} names are at most 64 characters` })
+  )
+
+/** A sort position in a list (layout, roles): a whole number, 0 first. */
+export const Position = Schema.Number.pipe(
+  Schema.int({ message: () => "Positions are whole numbers" }),
+  Schema.between(0, 1_000_000, { message: () => "Positions are between 0 and 1000000" })
+)
+
+/** Unix time in whole seconds (invites, audit log; reference API.md). */
+export const UnixSeconds = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+/** A non-negative whole number in a query string. */
+export const UnsignedFromString = Schema.compose(
+  Schema.String.pipe(Schema.pattern(/^[0-9]{1,15}$/, { message: () => "Expected a whole number" })),
+  Schema.NumberFromString
+)

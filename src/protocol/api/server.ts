@@ -1,4 +1,4 @@
-// The community's own settings: reference API.md §6 "Server".
+// The community's own settings and limits: reference API.md §6 "Server".
 import { Schema } from "effect"
 import { endpoint } from "../endpoint.js"
 import { DisplayName, HttpUrl, Text } from "./fields.js"
@@ -18,11 +18,50 @@ export const ServerPatch = Schema.Struct({
 })
 export type ServerPatch = typeof ServerPatch.Type
 
+const limit = (min: number, max: number) =>
+  Schema.Number.pipe(Schema.int({ message: () => "Expected a whole number" }), Schema.between(min, max, {
+    message: () => `Expected a whole number between ${min} and ${max}`
+  }))
+
+/** Every configurable limit, with the range an administrator may set it to. */
+export const LimitRanges = {
+  max_members: limit(1, 10_000_000),
+  max_feeds: limit(1, 10_000),
+  max_rooms: limit(1, 10_000),
+  max_categories: limit(1, 1_000),
+  max_roles: limit(2, 1_000),
+  max_invites: limit(1, 100_000),
+  max_message_length: limit(1, 100_000),
+  max_attachment_size_mb: limit(1, 10_240),
+  max_reactions_per_message: limit(1, 1_000)
+} as const
+
+export type LimitName = keyof typeof LimitRanges
+
+export const ServerLimits = Schema.Struct(LimitRanges)
+export type ServerLimits = typeof ServerLimits.Type
+
+/** Only the named limits change; an unknown name is refused (400), as is a value out of range. */
+export const LimitsPatch = Schema.partial(ServerLimits)
+export type LimitsPatch = typeof LimitsPatch.Type
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  max_members: 100_000,
+  max_feeds: 500,
+  max_rooms: 200,
+  max_categories: 100,
+  max_roles: 250,
+  max_invites: 1_000,
+  max_message_length: 4_000,
+  max_attachment_size_mb: 50,
+  max_reactions_per_message: 20
+}
+
 export const getServer = endpoint({
   name: "getServer",
   method: "GET",
   path: "/api/v1/server",
-  access: "session",
+  access: "member",
   success: ServerInfo
 })
 
@@ -30,7 +69,24 @@ export const updateServer = endpoint({
   name: "updateServer",
   method: "PATCH",
   path: "/api/v1/server",
-  access: "session",
+  access: { permission: "MANAGE_SERVER" },
   body: ServerPatch,
   success: ServerInfo
+})
+
+export const getLimits = endpoint({
+  name: "getLimits",
+  method: "GET",
+  path: "/api/v1/server/limits",
+  access: { permission: "MANAGE_SERVER" },
+  success: ServerLimits
+})
+
+export const updateLimits = endpoint({
+  name: "updateLimits",
+  method: "PATCH",
+  path: "/api/v1/server/limits",
+  access: { permission: "MANAGE_SERVER" },
+  body: LimitsPatch,
+  success: ServerLimits
 })

@@ -36,7 +36,7 @@ export const getUser = endpoint({
   name: "getUser",
   method: "GET",
   path: "/api/v1/users/:user_id",
-  access: "session",
+  access: "account",
   params: Schema.Struct({ user_id: idFromString(UserId) }),
   success: User
 })
@@ -45,7 +45,7 @@ export const getMe = endpoint({
   name: "getMe",
   method: "GET",
   path: "/api/v1/users/@me",
-  access: "session",
+  access: "account",
   success: Me
 })
 
@@ -53,7 +53,7 @@ export const updateMe = endpoint({
   name: "updateMe",
   method: "PATCH",
   path: "/api/v1/users/@me",
-  access: "session",
+  access: "account",
   body: ProfilePatch,
   success: Me
 })

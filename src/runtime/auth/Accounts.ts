@@ -39,21 +39,36 @@ export class Accounts extends Effect.Service<Accounts>()("vox/Accounts", {
     const community = (yield* Community.client)(COMMUNITY_ID)
     const users = yield* User.client
 
-    /** A new account (and member); `admin` grants the Admin role (the CLI's `--admin`). */
-    const create = (input: { username: string; password: string; display_name?: string | undefined; admin: boolean }) =>
+    /**
+     * A new account and member. `via: "admin"` (the CLI) skips the registration mode and member limit;
+     * `admin` grants the Admin role (the CLI's `--admin`).
+     */
+    const create = (input: {
+      username: string
+      password: string
+      display_name?: string | undefined
+      invite_code?: string | undefined
+      admin: boolean
+      via: "api" | "admin"
+    }) =>
       Effect.gen(function* () {
         const password_hash = yield* passwords.hash(input.password)
         return yield* community.Register({
           username: input.username,
           password_hash,
           display_name: input.display_name,
-          admin: input.admin
+          invite_code: input.invite_code,
+          admin: input.admin,
+          via: input.via
         })
       })
 
-    const register = (input: { username: string; password: string; display_name?: string | undefined }, meta: ClientMeta) =>
+    const register = (
+      input: { username: string; password: string; display_name?: string | undefined; invite_code?: string | undefined },
+      meta: ClientMeta
+    ) =>
       Effect.gen(function* () {
-        const member = yield* create({ ...input, admin: false })
+        const member = yield* create({ ...input, admin: false, via: "api" })
         const session = yield* sessions.create(member.user_id, "user", meta)
         return { user_id: member.user_id, token: session.token }
       })

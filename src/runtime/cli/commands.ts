@@ -126,7 +126,7 @@ const createUser = command({
       const username = yield* validate(Username, values.username, "username", usage)
       const password = yield* validate(Password, values.password, "password", usage)
       const accounts = yield* Accounts
-      const member = yield* accounts.create({ username, password, display_name: values["display-name"], admin: values.admin })
+      const member = yield* accounts.create({ username, password, display_name: values["display-name"], admin: values.admin, via: "admin" })
       yield* Console.log(`Created user ${username} (id ${member.user_id})${member.owner ? ", owner" : ""}${values.admin ? ", administrator" : ""}`)
     }).pipe(Effect.provide(core(sourcesOf(values))))
 })

@@ -1,16 +1,24 @@
-// Binds a protocol endpoint to its handler: decode path, query and body with the endpoint's schemas,
-// authenticate when the endpoint needs a session, encode the success with the endpoint's schema.
+// Binds a protocol endpoint to its handler: authenticate, decode the path, enforce the endpoint's
+// access (membership, permission on the server or in a feed or room) before anything else is read,
+// then decode query and body and encode the success, all with the endpoint's own schemas.
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { Context, Effect, Schema } from "effect"
-import type { BodyOf, Endpoint, ParamsOf, QueryOf, SuccessOf } from "../../protocol/endpoint.js"
+import { COMMUNITY_ID, Community, type Membership } from "../../actors/community/Community.js"
+import type { Access, BodyOf, Endpoint, ParamsOf, QueryOf, SuccessOf } from "../../protocol/endpoint.js"
 import type { ClientMeta } from "../auth/Accounts.js"
 import { type Caller, Sessions } from "../auth/Sessions.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { failureResponse, json, noContent } from "./respond.js"
 import { clientMeta, credentialsFrom, decodePart, queryRecord, readJsonBody } from "./request.js"
 
-/** The authenticated caller of a session endpoint. */
+/** The authenticated caller of an endpoint that is not public. */
 export class CurrentCaller extends Context.Tag("vox/CurrentCaller")<CurrentCaller, Caller>() {}
+
+/**
+ * The caller's standing, for endpoints that need membership or a permission. `permissions` are
+ * those of the feed or room the endpoint's access names, else the server-level ones.
+ */
+export class CurrentMember extends Context.Tag("vox/CurrentMember")<CurrentMember, Membership>() {}
 
 export interface HandlerInput<E extends Endpoint> {
   readonly params: ParamsOf<E>
@@ -21,24 +29,45 @@ export interface HandlerInput<E extends Endpoint> {
 
 export type Handler<E extends Endpoint, Err, R> = (input: HandlerInput<E>) => Effect.Effect<SuccessOf<E>, Err, R>
 
+/** The Community entity's verdict on `access` for this caller (seed 002 §7, one function for all). */
+const authorize = (access: Exclude<Access, "public" | "account">, caller: Caller, params: Record<string, unknown>) =>
+  Effect.gen(function* () {
+    const community = (yield* Community.client)(COMMUNITY_ID)
+    if (access === "member") return yield* community.Authorize({ user_id: caller.userId })
+    const spaceId = access.space === undefined ? undefined : params[access.space]
+    return yield* community.Authorize({
+      user_id: caller.userId,
+      permission: access.permission,
+      space: access.space === undefined || typeof spaceId !== "number"
+        ? undefined
+        : { type: access.space === "feed_id" ? "feed" : "room", id: spaceId }
+    })
+  })
+
 export const route = <E extends Endpoint, Err, R>(endpoint: E, handler: Handler<E, Err, R>) =>
   HttpRouter.route(endpoint.method)(
     endpoint.path as HttpRouter.PathInput,
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const config = yield* VoxConfig
-      const caller = endpoint.access === "session"
-        ? yield* Effect.flatMap(credentialsFrom(request), (c) =>
+      const access = endpoint.access
+      const caller = access === "public"
+        ? undefined
+        : yield* Effect.flatMap(credentialsFrom(request), (c) =>
           Effect.flatMap(Sessions, (sessions) => sessions.authenticate(c.token, c.kind)))
-        : undefined
       const params = yield* decodePart(endpoint.params, yield* HttpRouter.params, "path", "ignore")
+      // Access is settled before the query and body are read: a caller without it learns nothing more.
+      const member = caller === undefined || access === "public" || access === "account"
+        ? undefined
+        : yield* authorize(access, caller, params as Record<string, unknown>)
       const query = yield* decodePart(endpoint.query, queryRecord(request), "query", "ignore")
       const body = endpoint.body === Schema.Void
         ? undefined
         : yield* decodePart(endpoint.body, yield* readJsonBody(request, config.http.maxBodyBytes), "body", "error")
-      const run = handler({ params, query, body, meta: clientMeta(request) })
-      const result = caller === undefined ? run : Effect.provideService(run, CurrentCaller, caller)
-      const success = yield* (result as Effect.Effect<SuccessOf<E>, Err, Exclude<R, CurrentCaller>>)
+      let run = handler({ params, query, body, meta: clientMeta(request) })
+      if (member !== undefined) run = Effect.provideService(run, CurrentMember, member)
+      if (caller !== undefined) run = Effect.provideService(run, CurrentCaller, caller)
+      const success = yield* (run as Effect.Effect<SuccessOf<E>, Err, Exclude<R, CurrentCaller | CurrentMember>>)
       if (endpoint.status === 204) return noContent
       const wire = yield* Schema.encode(endpoint.success)(success).pipe(Effect.orDie)
       return json(endpoint.status, wire)

@@ -1,5 +1,5 @@
-// The node's snowflake issuer (worker id from config). Seeded with the highest id already stored, so
-// ids keep increasing across a restart onto a clock that stepped back.
+// The node's snowflake issuer (worker id from config). Seeded with the highest id already stored in
+// any table keyed by snowflakes, so ids keep increasing across a restart onto a clock that stepped back.
 import { SqlClient } from "@effect/sql"
 import { Effect, Either, Schema } from "effect"
 import { makeSnowflakeGenerator, type Snowflake, SnowflakeFromString } from "../../protocol/snowflake.js"
@@ -11,7 +11,11 @@ export class Snowflakes extends Effect.Service<Snowflakes>()("vox/Snowflakes", {
   effect: Effect.gen(function* () {
     const config = yield* VoxConfig
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT CAST(MAX(id) AS TEXT) AS id FROM event_log`.pipe(
+    const rows = yield* sql`SELECT CAST(MAX(id) AS TEXT) AS id FROM (
+        SELECT MAX(id) AS id FROM event_log
+        UNION ALL SELECT MAX(id) FROM audit_log
+        UNION ALL SELECT MAX(id) FROM sessions
+      ) AS stored`.pipe(
       Effect.flatMap(Schema.decodeUnknown(Schema.Array(MaxRow))),
       Effect.orDie
     )

@@ -1,7 +1,9 @@
 // The migrations of every release, in order. Add a file `NNNN_name.ts` and list it here.
 import { Migrator } from "@effect/sql"
 import m0001 from "./0001_accounts.js"
+import m0002 from "./0002_community.js"
 
 export const migrations = Migrator.fromRecord({
-  "0001_accounts": m0001
+  "0001_accounts": m0001,
+  "0002_community": m0002
 })

@@ -1,0 +1,52 @@
+import type { Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { Effect, Option } from "effect"
+import { Banned, Forbidden, SpaceNotFound, UserNotFound } from "../../../protocol/errors.js"
+import type { UserId } from "../../../protocol/ids.js"
+import { has, Permission, type PermissionName } from "../../../protocol/permissions.js"
+import type { SpaceType } from "../../../protocol/api/spaces.js"
+import { dieOnStorageError } from "../../../runtime/db/storageErrors.js"
+import type { CommunityContext } from "../CommunityTx.js"
+import type { AccessView } from "./AccessCache.js"
+import type { AccessRpcs } from "./rpcs.js"
+
+/**
+ * The one permission check (seed 002 §7): membership first (a kicked or banned user's sessions stop
+ * reaching the community at once), then the permission on the server or in the feed or room.
+ */
+export const authorize = (
+  view: AccessView,
+  input: { readonly user_id: UserId; readonly permission?: PermissionName | undefined; readonly space?: { readonly type: SpaceType; readonly id: number } | undefined }
+) =>
+  Effect.gen(function* () {
+    const found = yield* view.standing(input.user_id)
+    if (Option.isNone(found)) return yield* new Forbidden({ message: "You are not a member of this server." })
+    const member = found.value
+    if (member.banned) return yield* new Banned()
+    if (!member.member) return yield* new Forbidden({ message: "You are not a member of this server." })
+    let permissions = member.permissions
+    if (input.space !== undefined) {
+      const inSpace = view.permissionsIn(member, input.space)
+      if (Option.isNone(inSpace)) return yield* new SpaceNotFound()
+      permissions = inSpace.value
+    }
+    if (input.permission !== undefined && !has(permissions, Permission[input.permission])) {
+      return yield* new Forbidden({
+        message: `You need the ${input.permission} permission${input.space === undefined ? "" : ` in this ${input.space.type}`}.`,
+        missing_permission: input.permission
+      })
+    }
+    return { ...member, permissions }
+  })
+
+export const accessHandlers = (ctx: CommunityContext) =>
+  Effect.succeed({
+    // Reads run beside the entity's writes (Rpc.fork): they only consult the cache, which is exact.
+    Member: ({ payload }) =>
+      Rpc.fork(Effect.flatMap(ctx.access.view, (view) => view.standing(payload.user_id)).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(new UserNotFound()), onSome: Effect.succeed })),
+        dieOnStorageError
+      )),
+    Authorize: ({ payload }) =>
+      Rpc.fork(Effect.flatMap(ctx.access.view, (view) => authorize(view, payload)).pipe(dieOnStorageError))
+  } satisfies Entity.HandlersFrom<(typeof AccessRpcs)[number]>)

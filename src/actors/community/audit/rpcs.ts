@@ -1,0 +1,1 @@
+export const AuditRpcs = [] as const

@@ -1,0 +1,1 @@
+export const InviteRpcs = [] as const

@@ -1,0 +1,1 @@
+export const RoleRpcs = [] as const

@@ -1,0 +1,1 @@
+export const SpaceRpcs = [] as const
