@@ -6,6 +6,7 @@ import { AccessRpcs } from "./access/rpcs.js"
 import { AccountRpcs } from "./accounts/rpcs.js"
 import { AuditRpcs } from "./audit/rpcs.js"
 import { InviteRpcs } from "./invites/rpcs.js"
+import { LimitRpcs } from "./limits/rpcs.js"
 import { MemberRpcs } from "./members/rpcs.js"
 import { RoleRpcs } from "./roles/rpcs.js"
 import { SpaceRpcs } from "./spaces/rpcs.js"
@@ -23,5 +24,6 @@ export const Community = Entity.make("Community", [
   ...RoleRpcs,
   ...MemberRpcs,
   ...InviteRpcs,
+  ...LimitRpcs,
   ...AuditRpcs
 ])

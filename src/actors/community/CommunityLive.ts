@@ -8,6 +8,7 @@ import { auditHandlers } from "./audit/handlers.js"
 import { Community } from "./Community.js"
 import { makeWrite } from "./CommunityTx.js"
 import { inviteHandlers } from "./invites/handlers.js"
+import { limitHandlers } from "./limits/handlers.js"
 import { memberHandlers } from "./members/handlers.js"
 import { roleHandlers } from "./roles/handlers.js"
 import { spaceHandlers } from "./spaces/handlers.js"
@@ -24,6 +25,7 @@ export const CommunityLive = Community.toLayer(
       ...(yield* roleHandlers(ctx)),
       ...(yield* memberHandlers(ctx)),
       ...(yield* inviteHandlers(ctx)),
+      ...(yield* limitHandlers(ctx)),
       ...(yield* auditHandlers(ctx))
     })
   })

@@ -7,16 +7,26 @@ import { createServer } from "node:http"
 import { RouteNotFound } from "../../protocol/errors.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { errorResponse } from "./respond.js"
+import { auditRoutes } from "./routes/audit.js"
 import { authRoutes } from "./routes/auth.js"
+import { invitesRoutes } from "./routes/invites.js"
+import { membersRoutes } from "./routes/members.js"
 import { opsRoutes } from "./routes/ops.js"
+import { rolesRoutes } from "./routes/roles.js"
 import { serverRoutes } from "./routes/server.js"
+import { spacesRoutes } from "./routes/spaces.js"
 import { userRoutes } from "./routes/users.js"
 
 export const router = HttpRouter.empty.pipe(
   opsRoutes,
   authRoutes,
   userRoutes,
-  serverRoutes
+  serverRoutes,
+  spacesRoutes,
+  rolesRoutes,
+  membersRoutes,
+  invitesRoutes,
+  auditRoutes
 )
 
 const app = router.pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(new RouteNotFound()))))
