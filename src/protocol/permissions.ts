@@ -246,3 +246,36 @@ export const resolvePermissions = (input: PermissionInput): PermissionSet => {
   }
   return (set & ALL_PERMISSIONS & ~Permission.ADMINISTRATOR) as PermissionSet
 }
+
+/** An override as a feed or room stores it: for a role (the @everyone role included) or a user. */
+export interface TargetedOverride extends PermissionOverride {
+  readonly target_type: "role" | "user"
+  readonly target_id: number
+}
+
+/**
+ * A member's permissions in one feed or room: picks, from all of the space's overrides, the ones
+ * seed 002 §7 applies to this member (the @everyone role's, those of roles they hold, their own) and
+ * resolves. Overrides for other roles and other users are ignored.
+ */
+export const resolveInSpace = (input: {
+  readonly everyoneRoleId: number
+  readonly everyone: bigint
+  /** the member's roles other than @everyone */
+  readonly roles: ReadonlyArray<{ readonly id: number; readonly permissions: bigint }>
+  readonly userId: number
+  readonly overrides: ReadonlyArray<TargetedOverride>
+}): PermissionSet => {
+  const held = new Set(input.roles.map((r) => r.id))
+  return resolvePermissions({
+    everyone: input.everyone,
+    roles: input.roles.map((r) => r.permissions),
+    overrides: {
+      everyone: input.overrides.find((o) => o.target_type === "role" && o.target_id === input.everyoneRoleId),
+      roles: input.overrides.filter((o) =>
+        o.target_type === "role" && o.target_id !== input.everyoneRoleId && held.has(o.target_id)
+      ),
+      user: input.overrides.find((o) => o.target_type === "user" && o.target_id === input.userId)
+    }
+  })
+}

@@ -15,6 +15,7 @@ import { DatabaseLive } from "./db/Database.js"
 import { migrate } from "./db/Migrate.js"
 import { EventBus } from "./events/EventBus.js"
 import { Events } from "./events/Events.js"
+import { EventRetentionLive } from "./events/Retention.js"
 import { HttpAppLive, HttpServerLive } from "./http/HttpLive.js"
 import { Snowflakes } from "./ids/Snowflakes.js"
 
@@ -55,7 +56,7 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
 
 /** The server: the core plus the HTTP API on the configured host and port. */
 export const VoxServerLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
-  HttpAppLive.pipe(
+  Layer.merge(HttpAppLive, EventRetentionLive).pipe(
     Layer.provideMerge(HttpServerLive),
     Layer.provideMerge(VoxCoreLive(config))
   )

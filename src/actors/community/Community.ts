@@ -10,6 +10,7 @@ import { LimitRpcs } from "./limits/rpcs.js"
 import { MemberRpcs } from "./members/rpcs.js"
 import { RoleRpcs } from "./roles/rpcs.js"
 import { SpaceRpcs } from "./spaces/rpcs.js"
+import { SyncRpcs } from "./sync/rpcs.js"
 
 export { Membership } from "./access/Membership.js"
 export { AccountSummary } from "./accounts/rpcs.js"
@@ -25,5 +26,6 @@ export const Community = Entity.make("Community", [
   ...MemberRpcs,
   ...InviteRpcs,
   ...LimitRpcs,
-  ...AuditRpcs
+  ...AuditRpcs,
+  ...SyncRpcs
 ])

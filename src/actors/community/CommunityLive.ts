@@ -12,6 +12,7 @@ import { limitHandlers } from "./limits/handlers.js"
 import { memberHandlers } from "./members/handlers.js"
 import { roleHandlers } from "./roles/handlers.js"
 import { spaceHandlers } from "./spaces/handlers.js"
+import { syncHandlers } from "./sync/handlers.js"
 
 export const CommunityLive = Community.toLayer(
   Effect.gen(function* () {
@@ -26,7 +27,8 @@ export const CommunityLive = Community.toLayer(
       ...(yield* memberHandlers(ctx)),
       ...(yield* inviteHandlers(ctx)),
       ...(yield* limitHandlers(ctx)),
-      ...(yield* auditHandlers(ctx))
+      ...(yield* auditHandlers(ctx)),
+      ...(yield* syncHandlers(ctx))
     })
   })
 )

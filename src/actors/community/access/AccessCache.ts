@@ -9,10 +9,11 @@ import type { SpaceType } from "../../../protocol/api/spaces.js"
 import { RoleId, UserId } from "../../../protocol/ids.js"
 import {
   NO_PERMISSIONS,
-  type PermissionOverride,
   type PermissionSet,
   PermissionSetFromString,
-  resolvePermissions
+  resolveInSpace,
+  resolvePermissions,
+  type TargetedOverride
 } from "../../../protocol/permissions.js"
 import { BoolColumn, decodeRows, IntColumn } from "../../../runtime/db/columns.js"
 import { type Membership, OWNER_POSITION } from "./Membership.js"
@@ -24,10 +25,6 @@ export interface CachedRole {
   readonly everyone: boolean
 }
 
-export interface CachedOverride extends PermissionOverride {
-  readonly target_type: "role" | "user"
-  readonly target_id: number
-}
 
 interface Snapshot {
   readonly epoch: number
@@ -35,7 +32,7 @@ interface Snapshot {
   readonly everyone: CachedRole
   readonly roles: ReadonlyMap<number, CachedRole>
   /** `feed:5` -> its overrides; every existing feed and room has an entry */
-  readonly spaces: ReadonlyMap<string, ReadonlyArray<CachedOverride>>
+  readonly spaces: ReadonlyMap<string, ReadonlyArray<TargetedOverride>>
   /** filled on demand, dropped with the snapshot */
   readonly standings: Map<number, Membership>
 }
@@ -95,7 +92,7 @@ export const makeAccessCache = Effect.gen(function* () {
         roles.set(r.id, role)
         if (r.is_everyone) everyone = role
       }
-      const spaces = new Map<string, Array<CachedOverride>>()
+      const spaces = new Map<string, Array<TargetedOverride>>()
       for (const s of spaceRows) spaces.set(spaceKey(s.space_type, s.id), [])
       for (const o of overrideRows) {
         spaces.get(spaceKey(o.space_type, o.space_id))?.push({
@@ -177,20 +174,15 @@ export const makeAccessCache = Effect.gen(function* () {
       const overrides = snap.spaces.get(spaceKey(space.type, space.id))
       if (overrides === undefined) return Option.none<PermissionSet>()
       if (!member.member) return Option.some(NO_PERMISSIONS)
-      const held = new Set<number>(member.roles)
-      const roleSets = member.roles.flatMap((id) => {
-        const role = snap.roles.get(id)
-        return role === undefined ? [] : [role.permissions]
-      })
-      const everyoneOverride = overrides.find((o) => o.target_type === "role" && o.target_id === snap.everyone.id)
-      return Option.some(resolvePermissions({
+      return Option.some(resolveInSpace({
+        everyoneRoleId: snap.everyone.id,
         everyone: snap.everyone.permissions,
-        roles: roleSets,
-        overrides: {
-          everyone: everyoneOverride,
-          roles: overrides.filter((o) => o.target_type === "role" && held.has(o.target_id)),
-          user: overrides.find((o) => o.target_type === "user" && o.target_id === member.user_id)
-        }
+        roles: member.roles.flatMap((id) => {
+          const role = snap.roles.get(id)
+          return role === undefined ? [] : [role]
+        }),
+        userId: member.user_id,
+        overrides
       }))
     }
 

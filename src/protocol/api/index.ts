@@ -1,0 +1,19 @@
+// Every REST endpoint of the protocol, for whoever needs the whole table: the router is checked
+// against it, and so is every endpoint's access.
+import type { Endpoint } from "../endpoint.js"
+import * as Audit from "./audit.js"
+import * as Auth from "./auth.js"
+import * as Invites from "./invites.js"
+import * as Members from "./members.js"
+import * as Ops from "./ops.js"
+import * as Roles from "./roles.js"
+import * as Server from "./server.js"
+import * as Spaces from "./spaces.js"
+import * as Sync from "./sync.js"
+import * as Users from "./users.js"
+
+const isEndpoint = (value: unknown): value is Endpoint =>
+  typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
+
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync]
+  .flatMap((module) => Object.values(module).filter(isEndpoint))

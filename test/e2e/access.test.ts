@@ -1,0 +1,132 @@
+// Issue 3, acceptance 2: walks the whole route table. Every route the server serves is a protocol
+// endpoint with a declared access; a member without a permission gets 403 FORBIDDEN naming it on every
+// endpoint that needs one; a former member and a banned user are refused on every member endpoint.
+// A new route without an access check cannot slip in: it is either missing from the table (first
+// test), or declares a permission this walk then proves is enforced.
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Chunk, Effect } from "effect"
+import { endpoints } from "../../src/protocol/api/index.js"
+import * as Invites from "../../src/protocol/api/invites.js"
+import * as Roles from "../../src/protocol/api/roles.js"
+import * as Spaces from "../../src/protocol/api/spaces.js"
+import * as Members from "../../src/protocol/api/members.js"
+import { type Endpoint, fillPath } from "../../src/protocol/endpoint.js"
+import { parseJson } from "../../src/protocol/json.js"
+import { NO_PERMISSIONS } from "../../src/protocol/permissions.js"
+import { router } from "../../src/runtime/http/HttpLive.js"
+import { backends } from "../support/backends.js"
+import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+
+/** Endpoints open to any signed-in account or to anyone: each one reviewed, the rest need membership. */
+const OPEN = new Set([
+  "health", "ready", "gateway", "register", "login", "logout", "getMe", "updateMe", "getUser", "joinServer", "resolveInvite"
+])
+
+const key = (method: string, path: string) => `${method} ${path}`
+
+const send = (url: string, token: string, endpoint: Endpoint, params: Record<string, unknown>) =>
+  Effect.promise(async () => {
+    const hasBody = endpoint.method !== "GET" && endpoint.method !== "DELETE"
+    const response = await fetch(url + fillPath(endpoint.path, params), {
+      method: endpoint.method,
+      headers: { authorization: `Bearer ${token}`, ...(hasBody ? { "content-type": "application/json" } : {}) },
+      ...(hasBody ? { body: "{}" } : {})
+    })
+    const text = await response.text()
+    const parsed = text === "" ? undefined : parseJson(text)
+    return { status: response.status, body: (parsed?.ok ? parsed.value : text) as { error?: Record<string, unknown> } }
+  })
+
+describe("the route table", () => {
+  it("serves exactly the protocol's endpoints, each once", () => {
+    const served = Chunk.toReadonlyArray(router.routes).map((r) => key(r.method, r.path)).sort()
+    const declared = endpoints.map((e) => key(e.method, e.path)).sort()
+    expect(served).toEqual(declared)
+    expect(new Set(declared).size).toBe(declared.length)
+  })
+
+  it("leaves only reviewed endpoints open to non-members", () => {
+    const open = endpoints.filter((e) => e.access === "public" || e.access === "account").map((e) => e.name)
+    expect(new Set(open)).toEqual(OPEN)
+  })
+})
+
+for (const backend of backends) {
+  describe(`access on ${backend.name}`, () => {
+    layer(TestServerLive(backend), { excludeTestServices: true })((it) => {
+      it.effect("every permission endpoint refuses a member without it, naming the permission", () =>
+        Effect.gen(function* () {
+          const { client, url } = yield* TestServer
+          const owner = yield* registered(client, uniqueName("owner"))
+          const plain = yield* registered(client, uniqueName("plain"))
+          const other = yield* registered(client, uniqueName("other"))
+
+          // @everyone loses everything: the plain member holds no permission at all.
+          const roles = yield* owner.client.call(Roles.listRoles, { query: {} })
+          const everyone = roles.items.find((r) => r.name === Roles.EVERYONE_ROLE_NAME)!
+          yield* owner.client.call(Roles.updateRole, { params: { role_id: everyone.role_id }, body: { permissions: NO_PERMISSIONS } })
+          expect((yield* plain.client.me()).permissions).toBe(0n)
+
+          const category = yield* owner.client.call(Spaces.createCategory, { body: { name: "c" } })
+          // Feeds and rooms the plain member can see, so space checks reach the permission itself.
+          const overrides = [{ target_type: "role" as const, target_id: everyone.role_id, allow: 1n as never, deny: 0n as never }]
+          const feed = yield* owner.client.call(Spaces.createFeed, { body: { name: "f", type: "text", permission_overrides: overrides } })
+          const room = yield* owner.client.call(Spaces.createRoom, { body: { name: "r", type: "voice", permission_overrides: overrides } })
+          const role = yield* owner.client.call(Roles.createRole, { body: { name: "low" } })
+          const invite = yield* owner.client.call(Invites.createInvite, { body: {} })
+
+          const params: Record<string, unknown> = {
+            feed_id: feed.feed_id,
+            room_id: room.room_id,
+            category_id: category.category_id,
+            role_id: role.role_id,
+            user_id: other.user_id,
+            code: invite.code,
+            target_type: "role",
+            target_id: role.role_id
+          }
+          const guarded = endpoints.filter((e) => typeof e.access === "object")
+          expect(guarded.length).toBeGreaterThan(25)
+          for (const endpoint of guarded) {
+            const access = endpoint.access as { permission: string }
+            const { status, body } = yield* send(url, plain.token, endpoint, params)
+            expect({ endpoint: endpoint.name, status, code: body.error?.code, missing: body.error?.missing_permission })
+              .toEqual({ endpoint: endpoint.name, status: 403, code: "FORBIDDEN", missing: access.permission })
+          }
+          // Deleting someone else's invite takes MANAGE_SERVER (the creator may delete their own).
+          const refused = yield* send(url, plain.token, Invites.deleteInvite, params)
+          expect(refused.body.error).toMatchObject({ code: "FORBIDDEN", missing_permission: "MANAGE_SERVER" })
+          // Nothing was changed by any of it.
+          expect((yield* owner.client.call(Spaces.getFeed, { params: { feed_id: feed.feed_id } })).name).toBe("f")
+          expect((yield* owner.client.call(Invites.listInvites, { query: {} })).items.map((i) => i.code)).toContain(invite.code)
+        }))
+
+      it.effect("a former member and a banned user are refused on every member endpoint at once", () =>
+        Effect.gen(function* () {
+          const { client, url } = yield* TestServer
+          const owner = yield* registered(client, uniqueName("owner2"))
+          const leaver = yield* registered(client, uniqueName("leaver"))
+          const banned = yield* registered(client, uniqueName("banned"))
+          const layout = yield* owner.client.call(Spaces.getLayout)
+          const feed = yield* owner.client.call(Spaces.createFeed, { body: { name: "g", type: "text" } })
+          expect(layout.feeds.length + 1).toBe((yield* owner.client.call(Spaces.getLayout)).feeds.length)
+          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1 }
+
+          yield* leaver.client.call(Members.leaveServer)
+          yield* owner.client.call(Members.banMember, { params: { user_id: banned.user_id }, body: { reason: "spam" } })
+
+          const membersOnly = endpoints.filter((e) => e.access !== "public" && e.access !== "account")
+          for (const endpoint of membersOnly) {
+            const left = yield* send(url, leaver.token, endpoint, params)
+            expect({ endpoint: endpoint.name, status: left.status, code: left.body.error?.code })
+              .toEqual({ endpoint: endpoint.name, status: 403, code: "FORBIDDEN" })
+            const out = yield* send(url, banned.token, endpoint, params)
+            expect({ endpoint: endpoint.name, status: out.status, code: out.body.error?.code })
+              .toEqual({ endpoint: endpoint.name, status: 403, code: "BANNED" })
+          }
+          // Their accounts still work where membership is not needed.
+          expect((yield* leaver.client.me()).user_id).toBe(leaver.user_id)
+        }))
+    })
+  })
+}
