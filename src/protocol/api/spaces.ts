@@ -93,7 +93,12 @@ const UserLimit = Schema.Number.pipe(Schema.int(), Schema.between(0, 10_000, {
 const Bitrate = Schema.Number.pipe(Schema.int(), Schema.between(8_000, 512_000, {
   message: () => "bitrate is between 8000 and 512000 bits per second"
 }))
-const Overrides = Schema.Array(PermissionOverrideInput).pipe(Schema.maxItems(100))
+const Overrides = Schema.Array(PermissionOverrideInput).pipe(
+  Schema.maxItems(100),
+  Schema.filter((list) => new Set(list.map((o) => `${o.target_type}:${o.target_id}`)).size === list.length, {
+    message: () => "Each role or user has at most one override"
+  })
+)
 
 export const FeedCreate = Schema.Struct({
   name: Name("Feed"),
