@@ -7,6 +7,6 @@ export default {
   // dataDir: "./data",
   // database: { url: "postgres://vox:secret@127.0.0.1:5432/vox" },
   // server: { name: "My Community", workerId: 0 },
-  // auth: { sessionTtl: "30 days" },
+  // auth: { sessionTtl: "30 days", registration: "open" }, // registration: "open" | "invite" | "closed"
   // log: { level: "info" }
 } satisfies VoxConfigFile

@@ -50,7 +50,7 @@ for (const backend of backends) {
           for (const e of roles.events) expect(e.timestamp).toBeGreaterThan(since)
 
           const people = yield* member.client.call(Sync.sync, { body: { since_timestamp: since, categories: ["members", "bans", "nonsense"] } })
-          expect(people.events.map((e) => e.type)).toEqual(["member.join", "member.update", "member.leave", "member.ban"])
+          expect(people.events.map((e) => e.type)).toEqual(["member.join", "member.update", "member.ban", "member.leave"])
           const ids = people.events.map((e) => e.event_id)
           expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)))
 

@@ -4,9 +4,10 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { COMMUNITY_ID, Community } from "../../actors/community/Community.js"
 import { User } from "../../actors/user/User.js"
-import { AccountSuspended, AuthFailed } from "../../protocol/errors.js"
+import { AccountSuspended, AuthFailed, InviteInvalid, RegistrationClosed } from "../../protocol/errors.js"
 import { Passwords } from "./Passwords.js"
 import { UserId } from "../../protocol/ids.js"
+import { VoxConfig } from "../config/VoxConfig.js"
 import { decodeRows, IntColumn } from "../db/columns.js"
 import { dieOnStorageError } from "../db/storageErrors.js"
 import { Sessions } from "./Sessions.js"
@@ -32,12 +33,22 @@ const credentialsOf = (usernameKey: string) =>
     return Option.fromNullable(rows[0])
   }).pipe(dieOnStorageError)
 
+/** Whether the server has its owner yet (its first account). */
+const hasOwner = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql`SELECT owner_id FROM server WHERE id = 1`.pipe(
+    Effect.flatMap(decodeRows(Schema.Struct({ owner_id: Schema.NullOr(IntColumn) })))
+  )
+  return rows[0]?.owner_id !== null && rows[0]?.owner_id !== undefined
+}).pipe(dieOnStorageError)
+
 export class Accounts extends Effect.Service<Accounts>()("vox/Accounts", {
   effect: Effect.gen(function* () {
     const passwords = yield* Passwords
     const sessions = yield* Sessions
     const community = (yield* Community.client)(COMMUNITY_ID)
     const users = yield* User.client
+    const config = yield* VoxConfig
 
     /**
      * A new account and member. `via: "admin"` (the CLI) skips the registration mode and member limit;
@@ -63,11 +74,29 @@ export class Accounts extends Effect.Service<Accounts>()("vox/Accounts", {
         })
       })
 
+    /**
+     * The registration mode, checked before the password is hashed (argon2id costs ~100 ms and 64 MiB):
+     * a refused registration costs the server almost nothing. The Community entity checks again, in
+     * the write that creates the account.
+     */
+    const admissible = (inviteCode: string | undefined) =>
+      Effect.gen(function* () {
+        if (!(yield* hasOwner)) return // the first account, the owner, is always allowed
+        const mode = config.auth.registration
+        if (mode === "closed") return yield* new RegistrationClosed()
+        if (inviteCode === undefined) {
+          if (mode === "invite") return yield* new InviteInvalid({ message: "An invite code is required to register." })
+          return
+        }
+        yield* community.ResolveInvite({ code: inviteCode })
+      })
+
     const register = (
       input: { username: string; password: string; display_name?: string | undefined; invite_code?: string | undefined },
       meta: ClientMeta
     ) =>
       Effect.gen(function* () {
+        yield* admissible(input.invite_code)
         const member = yield* create({ ...input, admin: false, via: "api" })
         const session = yield* sessions.create(member.user_id, "user", meta)
         return { user_id: member.user_id, token: session.token }

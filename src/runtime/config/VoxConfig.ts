@@ -11,6 +11,10 @@ import { pathToFileURL } from "node:url"
  */
 export const ADMIN_TOOL_WORKER_ID = 1023
 
+/** The values of `auth.registration`. */
+export const REGISTRATION_MODES = ["open", "invite", "closed"] as const
+export type RegistrationMode = (typeof REGISTRATION_MODES)[number]
+
 const positiveInt = (name: string) =>
   Config.integer(name).pipe(Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }))
 
@@ -57,8 +61,21 @@ const voxConfig = Config.all({
     )
   }).pipe(Config.nested("server")),
   auth: Config.all({
-    sessionTtl: Config.duration("sessionTtl").pipe(Config.withDefault(Duration.days(30)))
+    sessionTtl: Config.duration("sessionTtl").pipe(Config.withDefault(Duration.days(30))),
+    /**
+     * Who may create an account through the API: anyone (`open`), only someone holding an invite
+     * (`invite`), or nobody (`closed`). The first account of a fresh server (its owner) and
+     * `vox admin create-user` are always allowed.
+     */
+    registration: Config.literal(...REGISTRATION_MODES)("registration").pipe(Config.withDefault("open" as const))
   }).pipe(Config.nested("auth")),
+  events: Config.all({
+    /**
+     * How long the event log keeps events for POST /api/v1/sync; a client asking from further back is
+     * told to refetch its state.
+     */
+    retention: Config.duration("retention").pipe(Config.withDefault(Duration.days(7)))
+  }).pipe(Config.nested("events")),
   cluster: Config.all({
     entityMaxIdleTime: Config.duration("entityMaxIdleTime").pipe(Config.withDefault(Duration.minutes(5))),
     entityTerminationTimeout: Config.duration("entityTerminationTimeout").pipe(
@@ -82,7 +99,8 @@ export type VoxConfigFile = DeepPartial<{
   dataDir: string
   database: { url: string; busyTimeout: string }
   server: { name: string; workerId: number }
-  auth: { sessionTtl: string }
+  auth: { sessionTtl: string; registration: RegistrationMode }
+  events: { retention: string }
   cluster: { entityMaxIdleTime: string; entityTerminationTimeout: string }
   log: { level: "trace" | "debug" | "info" | "warning" | "error" | "none" }
 }>

@@ -3,16 +3,18 @@
 import type { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Effect, Option } from "effect"
-import { UsernameTaken, UserNotFound } from "../../../protocol/errors.js"
+import { RegistrationClosed, UsernameTaken, UserNotFound } from "../../../protocol/errors.js"
 import { MemberJoin, ServerUpdate } from "../../../protocol/events.js"
 import type { UserId } from "../../../protocol/ids.js"
 import { has, Permission } from "../../../protocol/permissions.js"
+import { VoxConfig } from "../../../runtime/config/VoxConfig.js"
 import { dieOnStorageError } from "../../../runtime/db/storageErrors.js"
 import type { AccessView } from "../access/AccessCache.js"
 import { CommunityRepo } from "../CommunityRepo.js"
 import type { CommunityContext } from "../CommunityTx.js"
 import { ADMIN_ROLE_NAME } from "../defaults.js"
 import { requireAnAdministrator } from "../hierarchy.js"
+import { makeAdmission } from "../invites/admission.js"
 import { MemberRepo } from "../members/MemberRepo.js"
 import type { AccountRpcs } from "./rpcs.js"
 
@@ -20,8 +22,10 @@ const everyone = { _tag: "server" } as const
 
 export const accountHandlers = (ctx: CommunityContext) =>
   Effect.gen(function* () {
+    const config = yield* VoxConfig
     const repo = yield* CommunityRepo
     const members = yield* MemberRepo
+    const admission = yield* makeAdmission
 
     const standing = (view: AccessView, userId: UserId) =>
       view.standing(userId).pipe(
@@ -49,10 +53,18 @@ export const accountHandlers = (ctx: CommunityContext) =>
       Register: ({ payload }) =>
         ctx.write((tx) =>
           Effect.gen(function* () {
+            const now = Date.now()
+            // The first account of a fresh server is its owner: always allowed, whatever the mode.
+            // `vox admin create-user` is the operator's own tool: no mode, no limit.
+            const gated = payload.via === "api" && (yield* repo.server).owner_id !== null
+            const mode = config.auth.registration
+            if (gated && mode === "closed") return yield* new RegistrationClosed()
+            const invite = gated
+              ? yield* admission.check({ code: payload.invite_code, required: mode === "invite", now })
+              : undefined
             if (Option.isSome(yield* repo.findAccountByKey(payload.username.toLowerCase()))) {
               return yield* new UsernameTaken()
             }
-            const now = Date.now()
             const userId = yield* repo.insertAccount({
               username: payload.username,
               displayName: payload.display_name ?? payload.username,
@@ -70,6 +82,7 @@ export const accountHandlers = (ctx: CommunityContext) =>
               yield* repo.assignRole(userId, roleId)
               yield* tx.audit({ event_type: "role.assign", actor_id: null, target_id: userId, metadata: { role_id: roleId } })
             }
+            if (invite !== undefined) yield* admission.spend(tx, invite, userId)
             const member = yield* members.find(userId)
             if (Option.isSome(member)) yield* tx.emit(MemberJoin, member.value, everyone)
             return userId

@@ -13,5 +13,11 @@ export const serverRoutes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
       Effect.gen(function* () {
         const caller = yield* CurrentCaller
         return yield* (yield* community).UpdateServer({ actor: caller.userId, patch: body })
+      })),
+    route(ServerApi.getLimits, () => Effect.flatMap(community, (c) => c.GetLimits())),
+    route(ServerApi.updateLimits, ({ body }) =>
+      Effect.gen(function* () {
+        const caller = yield* CurrentCaller
+        return yield* (yield* community).UpdateLimits({ actor: caller.userId, patch: body })
       }))
   )
