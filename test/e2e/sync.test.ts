@@ -59,7 +59,7 @@ for (const backend of backends) {
           expect(memberFeeds.events.map((e) => (e.payload as { feed_id: number }).feed_id)).toEqual([feed.feed_id])
           const ownerFeeds = yield* o.call(Sync.sync, { body: { since_timestamp: since, categories: ["feeds", "invites"] } })
           expect(ownerFeeds.events.map((e) => e.type)).toEqual(["feed.create", "feed.create", "invite.create"])
-          expect(ownerFeeds.events.map((e) => (e.payload as { feed_id?: number }).feed_id)).toEqual([feed.feed_id, hidden.feed_id, undefined])
+          expect(ownerFeeds.events.map((e) => (e.payload as { feed_id: number | null }).feed_id)).toEqual([feed.feed_id, hidden.feed_id, null])
           expect(ownerFeeds.events[2]!.payload).toMatchObject({ code: invite.code })
 
           const nothing = yield* member.client.call(Sync.sync, { body: { since_timestamp: Date.now() / 1000 + 60, categories: ["roles", "members"] } })

@@ -80,11 +80,6 @@ export class CommunityRepo extends Effect.Service<CommunityRepo>()("vox/Communit
         Effect.map((rows) => rows[0]!.id)
       )
 
-    const highestPosition = sql`SELECT MAX(position) AS n FROM roles`.pipe(
-      Effect.flatMap(decodeRows(Schema.Struct({ n: Schema.NullOr(IntColumn) }))),
-      Effect.map((rows) => rows[0]?.n ?? 0)
-    )
-
     const assignRole = (userId: number, roleId: number) =>
       sql`INSERT INTO member_roles (user_id, role_id) VALUES (${userId}, ${roleId}) ON CONFLICT DO NOTHING`
 
@@ -106,7 +101,6 @@ export class CommunityRepo extends Effect.Service<CommunityRepo>()("vox/Communit
       insertAccount,
       accounts,
       createRole,
-      highestPosition,
       assignRole,
       revokeRole,
       setOwner,

@@ -48,10 +48,12 @@ export const Name = (what: string) =>
     Schema.maxLength(64, { message: () => `${what} names are at most 64 characters` })
   )
 
+export const MAX_POSITION = 1_000_000
+
 /** A sort position in a list (layout, roles): a whole number, 0 first. */
 export const Position = Schema.Number.pipe(
   Schema.int({ message: () => "Positions are whole numbers" }),
-  Schema.between(0, 1_000_000, { message: () => "Positions are between 0 and 1000000" })
+  Schema.between(0, MAX_POSITION, { message: () => `Positions are between 0 and ${MAX_POSITION}` })
 )
 
 /** Unix time in whole seconds (invites, audit log; reference API.md). */

@@ -26,10 +26,11 @@ export const Ban = Schema.Struct({
 })
 export type Ban = typeof Ban.Type
 
-export const JoinRequest = Schema.Struct({
+/** The body may be left out entirely when registration is open. */
+export const JoinRequest = Schema.UndefinedOr(Schema.Struct({
   /** Required unless registration is open (config `auth.registration`). */
   invite_code: Schema.optional(Schema.String.pipe(Schema.maxLength(64)))
-})
+}))
 
 export const NicknamePatch = Schema.Struct({
   /** null clears it */

@@ -12,7 +12,7 @@ import { dieOnStorageError } from "../../../runtime/db/storageErrors.js"
 import type { AccessView } from "../access/AccessCache.js"
 import { CommunityRepo } from "../CommunityRepo.js"
 import type { CommunityContext } from "../CommunityTx.js"
-import { ADMIN_ROLE_NAME } from "../defaults.js"
+import { ADMIN_ROLE_NAME, ADMIN_ROLE_POSITION } from "../defaults.js"
 import { requireAnAdministrator } from "../hierarchy.js"
 import { makeAdmission } from "../invites/admission.js"
 import { MemberRepo } from "../members/MemberRepo.js"
@@ -43,7 +43,7 @@ export const accountHandlers = (ctx: CommunityContext) =>
       const id = yield* repo.createRole({
         name: ADMIN_ROLE_NAME,
         permissions: Permission.ADMINISTRATOR,
-        position: (yield* repo.highestPosition) + 1
+        position: ADMIN_ROLE_POSITION
       })
       yield* repo.setAdminRole(id)
       return id

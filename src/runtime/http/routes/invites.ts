@@ -42,6 +42,6 @@ export const invitesRoutes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
     route(MembersApi.joinServer, ({ body }) =>
       Effect.gen(function* () {
         const caller = yield* CurrentCaller
-        return yield* (yield* community).JoinServer({ user_id: caller.userId, invite_code: body.invite_code })
+        return yield* (yield* community).JoinServer({ user_id: caller.userId, invite_code: body?.invite_code })
       }))
   )
