@@ -8,5 +8,6 @@ export default {
   // database: { url: "postgres://vox:secret@127.0.0.1:5432/vox" },
   // server: { name: "My Community", workerId: 0 },
   // auth: { sessionTtl: "30 days", registration: "open" }, // registration: "open" | "invite" | "closed"
+  // events: { retention: "7 days" }, // how far back POST /api/v1/sync can answer
   // log: { level: "info" }
 } satisfies VoxConfigFile
