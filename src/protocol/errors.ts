@@ -317,6 +317,41 @@ export class LimitReached extends Schema.TaggedError<LimitReached>()("LimitReach
   }
 }
 
+/** A message sent to a room, or an operation on the wrong kind of feed. */
+export class SpaceTypeMismatch extends Schema.TaggedError<SpaceTypeMismatch>()("SpaceTypeMismatch", {
+  message: message("That operation does not apply to this kind of space.")
+}) {
+  get code() {
+    return "SPACE_TYPE_MISMATCH" as const
+  }
+}
+
+export class EmptyMessage extends Schema.TaggedError<EmptyMessage>()("EmptyMessage", {
+  message: message("A message needs a body, an attachment or an embed.")
+}) {
+  get code() {
+    return "EMPTY_MESSAGE" as const
+  }
+}
+
+export class PinLimitReached extends Schema.TaggedError<PinLimitReached>()("PinLimitReached", {
+  message: message("This feed has reached its pin limit."),
+  max: Schema.Number
+}) {
+  get code() {
+    return "PIN_LIMIT_REACHED" as const
+  }
+}
+
+export class FileTooLarge extends Schema.TaggedError<FileTooLarge>()("FileTooLarge", {
+  message: message("The file exceeds the upload size limit."),
+  max_bytes: Schema.Number
+}) {
+  get code() {
+    return "FILE_TOO_LARGE" as const
+  }
+}
+
 export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("MessageTooLarge", {
   message: message("The message body exceeds the size limit."),
   max_bytes: Schema.optional(Schema.Number)
@@ -380,6 +415,10 @@ export const ProtocolErrors = [
   RateLimited,
   ServerFull,
   LimitReached,
+  SpaceTypeMismatch,
+  EmptyMessage,
+  PinLimitReached,
+  FileTooLarge,
   MessageTooLarge,
   ServiceUnavailable,
   UnknownError

@@ -9,6 +9,8 @@ import { Member } from "./api/members.js"
 import { Category, Feed, OverrideTargetType, Room, SpaceType } from "./api/spaces.js"
 import { Role } from "./api/roles.js"
 import { Invite } from "./api/invites.js"
+import { ChatMessage } from "./api/messages.js"
+import { Snowflake } from "./snowflake.js"
 
 /** Who receives an event. The gateway resolves it to sessions; nobody outside it sees the event. */
 export const Audience = Schema.Union(
@@ -77,3 +79,21 @@ export const PermissionOverrideDelete = event(
 
 export const InviteCreate = event("INVITE_CREATE", Invite)
 export const InviteDelete = event("INVITE_DELETE", Schema.Struct({ code: Schema.String }))
+
+export const MessageCreate = event("MESSAGE_CREATE", ChatMessage)
+export const MessageUpdate = event(
+  "MESSAGE_UPDATE",
+  Schema.Struct({ msg_id: Snowflake, feed_id: FeedId, body: Schema.String, edit_timestamp: Schema.Number })
+)
+export const MessageDelete = event("MESSAGE_DELETE", Schema.Struct({ msg_id: Snowflake, feed_id: FeedId }))
+export const MessageBulkDelete = event(
+  "MESSAGE_BULK_DELETE",
+  Schema.Struct({ feed_id: FeedId, msg_ids: Schema.Array(Snowflake) })
+)
+const ReactionChange = Schema.Struct({ msg_id: Snowflake, feed_id: FeedId, user_id: UserId, emoji: Schema.String })
+export const MessageReactionAdd = event("MESSAGE_REACTION_ADD", ReactionChange)
+export const MessageReactionRemove = event("MESSAGE_REACTION_REMOVE", ReactionChange)
+export const MessagePinUpdate = event(
+  "MESSAGE_PIN_UPDATE",
+  Schema.Struct({ msg_id: Snowflake, feed_id: FeedId, pinned: Schema.Boolean })
+)

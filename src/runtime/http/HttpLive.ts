@@ -11,6 +11,7 @@ import { auditRoutes } from "./routes/audit.js"
 import { authRoutes } from "./routes/auth.js"
 import { invitesRoutes } from "./routes/invites.js"
 import { membersRoutes } from "./routes/members.js"
+import { messagesRoutes } from "./routes/messages.js"
 import { opsRoutes } from "./routes/ops.js"
 import { rolesRoutes } from "./routes/roles.js"
 import { serverRoutes } from "./routes/server.js"
@@ -26,7 +27,8 @@ export const router = HttpRouter.empty.pipe(
   rolesRoutes,
   membersRoutes,
   invitesRoutes,
-  auditRoutes
+  auditRoutes,
+  messagesRoutes
 )
 
 const app = router.pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(new RouteNotFound()))))

@@ -2,8 +2,10 @@
 import { Migrator } from "@effect/sql"
 import m0001 from "./0001_accounts.js"
 import m0002 from "./0002_community.js"
+import m0003 from "./0003_messages.js"
 
 export const migrations = Migrator.fromRecord({
   "0001_accounts": m0001,
-  "0002_community": m0002
+  "0002_community": m0002,
+  "0003_messages": m0003
 })
