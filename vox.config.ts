@@ -9,5 +9,7 @@ export default {
   // server: { name: "My Community", workerId: 0 },
   // auth: { sessionTtl: "30 days", registration: "open" }, // registration: "open" | "invite" | "closed"
   // events: { retention: "7 days" }, // how far back POST /api/v1/sync can answer
+  // embeds: { timeout: "5 seconds", maxBytes: 1048576, allowHosts: ["wiki.internal:8080"] }, // link previews; allowPrivateAddresses: true only for development
+  // files: { maxBytes: 26214400, allowedTypes: ["image/*", "application/pdf"] }, // uploads; stored in <dataDir>/files
   // log: { level: "info" }
 } satisfies VoxConfigFile

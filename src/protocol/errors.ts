@@ -44,6 +44,7 @@ export const ErrorStatus = {
   USER_NOT_FOUND: 404,
   SPACE_NOT_FOUND: 404,
   MESSAGE_NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
   REPORT_NOT_FOUND: 404,
   INVITE_NOT_FOUND: 404,
   ROLE_NOT_FOUND: 404,
@@ -74,6 +75,7 @@ export const ErrorStatus = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   // 422
   INVITE_INVALID: 422,
+  EMBED_UNAVAILABLE: 422,
   "2FA_NOT_ENABLED": 422,
   "2FA_RECOVERY_EXHAUSTED": 422,
   CPACE_FAILED: 422,
@@ -352,12 +354,45 @@ export class FileTooLarge extends Schema.TaggedError<FileTooLarge>()("FileTooLar
   }
 }
 
+/** An unknown file id, or one that is not a file id at all (GET /api/v1/files/{file_id}). */
+export class FileNotFound extends Schema.TaggedError<FileNotFound>()("FileNotFound", {
+  message: message("File not found.")
+}) {
+  get code() {
+    return "FILE_NOT_FOUND" as const
+  }
+}
+
 export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("MessageTooLarge", {
   message: message("The message body exceeds the size limit."),
   max_bytes: Schema.optional(Schema.Number)
 }) {
   get code() {
     return "MESSAGE_TOO_LARGE" as const
+  }
+}
+
+/** Why a link preview could not be made (POST /api/v1/embeds/resolve). */
+export const EmbedFailure = Schema.Literal(
+  "invalid_url", // not http(s), or a redirect to something that is not
+  "blocked_port", // a port other than 80/443
+  "blocked_address", // the host is or resolves to a loopback, private, link-local or other non-public address
+  "unresolvable", // the host name does not resolve
+  "unreachable", // no connection, or the connection failed
+  "timeout", // the whole resolution took longer than allowed
+  "too_many_redirects",
+  "http_status", // the page answered with a status other than 2xx
+  "unsupported_content", // neither HTML nor an image or video
+  "no_metadata" // HTML without a title, a description, an image or a video
+)
+export type EmbedFailure = typeof EmbedFailure.Type
+
+export class EmbedUnavailable extends Schema.TaggedError<EmbedUnavailable>()("EmbedUnavailable", {
+  message: message("No preview can be made for this URL."),
+  reason: EmbedFailure
+}) {
+  get code() {
+    return "EMBED_UNAVAILABLE" as const
   }
 }
 
@@ -419,7 +454,9 @@ export const ProtocolErrors = [
   EmptyMessage,
   PinLimitReached,
   FileTooLarge,
+  FileNotFound,
   MessageTooLarge,
+  EmbedUnavailable,
   ServiceUnavailable,
   UnknownError
 ] as const

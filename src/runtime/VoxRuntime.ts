@@ -4,6 +4,7 @@ import { Effect, Layer, Logger, LogLevel } from "effect"
 import { CommunityLive } from "../actors/community/CommunityLive.js"
 import { CommunityRepo } from "../actors/community/CommunityRepo.js"
 import { MemberRepo } from "../actors/community/members/MemberRepo.js"
+import { FeedLive } from "../actors/feed/FeedLive.js"
 import { UserLive } from "../actors/user/UserLive.js"
 import { UserRepo } from "../actors/user/UserRepo.js"
 import { Accounts } from "./auth/Accounts.js"
@@ -13,9 +14,11 @@ import { ClusterLive } from "./cluster/Cluster.js"
 import { VoxConfig } from "./config/VoxConfig.js"
 import { DatabaseLive } from "./db/Database.js"
 import { migrate } from "./db/Migrate.js"
+import { Embeds } from "./embeds/Embeds.js"
 import { EventBus } from "./events/EventBus.js"
 import { Events } from "./events/Events.js"
 import { EventRetentionLive } from "./events/Retention.js"
+import { LocalFileStoreLive } from "./files/LocalFileStore.js"
 import { HttpAppLive, HttpServerLive } from "./http/HttpLive.js"
 import { Snowflakes } from "./ids/Snowflakes.js"
 
@@ -38,7 +41,7 @@ const levels = {
 
 /** Entities, services and storage: a Vox server without its network edge. */
 export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
-  Layer.mergeAll(CommunityLive, UserLive, Accounts.Default, LogLevelLive).pipe(
+  Layer.mergeAll(CommunityLive, UserLive, FeedLive, Accounts.Default, LogLevelLive).pipe(
     Layer.provideMerge(
       Layer.mergeAll(
         Sessions.Default,
@@ -46,7 +49,8 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
         CommunityRepo.Default,
         MemberRepo.Default,
         UserRepo.Default,
-        Events.Default
+        Events.Default,
+        Embeds.Default
       )
     ),
     Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, ClusterLive)),
@@ -58,5 +62,7 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
 export const VoxServerLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
   Layer.merge(HttpAppLive, EventRetentionLive).pipe(
     Layer.provideMerge(HttpServerLive),
+    // the server's alone: `vox admin` tools beside it must not touch uploads in progress
+    Layer.provideMerge(LocalFileStoreLive),
     Layer.provideMerge(VoxCoreLive(config))
   )

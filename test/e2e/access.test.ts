@@ -10,11 +10,11 @@ import * as Invites from "../../src/protocol/api/invites.js"
 import * as Roles from "../../src/protocol/api/roles.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
 import * as Members from "../../src/protocol/api/members.js"
-import { type Endpoint, fillPath } from "../../src/protocol/endpoint.js"
-import { parseJson } from "../../src/protocol/json.js"
+import type { Endpoint } from "../../src/protocol/endpoint.js"
 import { NO_PERMISSIONS } from "../../src/protocol/permissions.js"
 import { router } from "../../src/runtime/http/HttpLive.js"
 import { backends } from "../support/backends.js"
+import { rawEndpointRequest } from "../support/http.js"
 import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
 /** Endpoints open to any signed-in account or to anyone: each one reviewed, the rest need membership. */
@@ -24,18 +24,12 @@ const OPEN = new Set([
 
 const key = (method: string, path: string) => `${method} ${path}`
 
-const send = (url: string, token: string, endpoint: Endpoint, params: Record<string, unknown>) =>
-  Effect.promise(async () => {
-    const hasBody = endpoint.method !== "GET" && endpoint.method !== "DELETE"
-    const response = await fetch(url + fillPath(endpoint.path, params), {
-      method: endpoint.method,
-      headers: { authorization: `Bearer ${token}`, ...(hasBody ? { "content-type": "application/json" } : {}) },
-      ...(hasBody ? { body: "{}" } : {})
-    })
-    const text = await response.text()
-    const parsed = text === "" ? undefined : parseJson(text)
-    return { status: response.status, body: (parsed?.ok ? parsed.value : text) as { error?: Record<string, unknown> } }
-  })
+/** Calls an endpoint as `token`, with an empty JSON object for a body where it takes one. */
+const send = (token: string, endpoint: Endpoint, params: Record<string, unknown>) =>
+  Effect.map(
+    rawEndpointRequest(endpoint, params, { token, body: endpoint.method !== "GET" && endpoint.method !== "DELETE" ? "{}" : undefined }),
+    ({ status, body }) => ({ status, body: body as { error?: Record<string, unknown> } })
+  )
 
 describe("the route table", () => {
   it("serves exactly the protocol's endpoints, each once", () => {
@@ -56,7 +50,7 @@ for (const backend of backends) {
     layer(TestServerLive(backend), { excludeTestServices: true })((it) => {
       it.effect("every permission endpoint refuses a member without it, naming the permission", () =>
         Effect.gen(function* () {
-          const { client, url } = yield* TestServer
+          const { client } = yield* TestServer
           const owner = yield* registered(client, uniqueName("owner"))
           const plain = yield* registered(client, uniqueName("plain"))
           const other = yield* registered(client, uniqueName("other"))
@@ -81,18 +75,20 @@ for (const backend of backends) {
             user_id: other.user_id,
             code: invite.code,
             target_type: "role",
-            target_id: role.role_id
+            target_id: role.role_id,
+            msg_id: 1,
+            emoji: "x"
           }
           const guarded = endpoints.filter((e) => typeof e.access === "object")
           expect(guarded.length).toBeGreaterThan(25)
           for (const endpoint of guarded) {
             const access = endpoint.access as { permission: string }
-            const { status, body } = yield* send(url, plain.token, endpoint, params)
+            const { status, body } = yield* send(plain.token, endpoint, params)
             expect({ endpoint: endpoint.name, status, code: body.error?.code, missing: body.error?.missing_permission })
               .toEqual({ endpoint: endpoint.name, status: 403, code: "FORBIDDEN", missing: access.permission })
           }
           // Deleting someone else's invite takes MANAGE_SERVER (the creator may delete their own).
-          const refused = yield* send(url, plain.token, Invites.deleteInvite, params)
+          const refused = yield* send(plain.token, Invites.deleteInvite, params)
           expect(refused.body.error).toMatchObject({ code: "FORBIDDEN", missing_permission: "MANAGE_SERVER" })
           // Nothing was changed by any of it.
           expect((yield* owner.client.call(Spaces.getFeed, { params: { feed_id: feed.feed_id } })).name).toBe("f")
@@ -103,24 +99,24 @@ for (const backend of backends) {
     layer(TestServerLive(backend), { excludeTestServices: true })((it) => {
       it.effect("a former member and a banned user are refused on every member endpoint at once", () =>
         Effect.gen(function* () {
-          const { client, url } = yield* TestServer
+          const { client } = yield* TestServer
           const owner = yield* registered(client, uniqueName("owner"))
           const leaver = yield* registered(client, uniqueName("leaver"))
           const banned = yield* registered(client, uniqueName("banned"))
           const layout = yield* owner.client.call(Spaces.getLayout)
           const feed = yield* owner.client.call(Spaces.createFeed, { body: { name: "g", type: "text" } })
           expect(layout.feeds.length + 1).toBe((yield* owner.client.call(Spaces.getLayout)).feeds.length)
-          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1 }
+          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1, msg_id: 1, emoji: "x" }
 
           yield* leaver.client.call(Members.leaveServer)
           yield* owner.client.call(Members.banMember, { params: { user_id: banned.user_id }, body: { reason: "spam" } })
 
           const membersOnly = endpoints.filter((e) => e.access !== "public" && e.access !== "account")
           for (const endpoint of membersOnly) {
-            const left = yield* send(url, leaver.token, endpoint, params)
+            const left = yield* send(leaver.token, endpoint, params)
             expect({ endpoint: endpoint.name, status: left.status, code: left.body.error?.code })
               .toEqual({ endpoint: endpoint.name, status: 403, code: "FORBIDDEN" })
-            const out = yield* send(url, banned.token, endpoint, params)
+            const out = yield* send(banned.token, endpoint, params)
             expect({ endpoint: endpoint.name, status: out.status, code: out.body.error?.code })
               .toEqual({ endpoint: endpoint.name, status: 403, code: "BANNED" })
           }

@@ -1,27 +1,11 @@
 // Accounts end to end over a real socket: register, login, profile, logout, ownership, and every bad
 // input of the Foundation issue, on SQLite and (when configured) PostgreSQL.
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { parseJson } from "../../src/protocol/json.js"
 import { Permission } from "../../src/protocol/permissions.js"
 import { backends } from "../support/backends.js"
+import { rawRequest } from "../support/http.js"
 import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
-
-/** A raw request, for inputs the typed SDK would never produce. */
-const raw = (method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) =>
-  Effect.gen(function* () {
-    const { url } = yield* TestServer
-    const http = yield* HttpClient.HttpClient
-    let request = HttpClientRequest.make(method as "POST")(url + path)
-    for (const [k, v] of Object.entries(init.headers ?? {})) request = HttpClientRequest.setHeader(request, k, v)
-    if (init.body !== undefined) request = HttpClientRequest.bodyText(request, init.body, init.headers?.["content-type"] ?? "application/json")
-    const response = yield* http.execute(request)
-    const text = yield* response.text
-    const parsed = text === "" ? undefined : parseJson(text)
-    return { status: response.status, body: parsed?.ok ? parsed.value : text } as { status: number; body: any }
-  }).pipe(Effect.scoped, Effect.provide(FetchHttpClient.layer))
 
 for (const backend of backends) {
   describe(`accounts on ${backend.name}`, () => {
@@ -109,7 +93,7 @@ for (const backend of backends) {
         Effect.gen(function* () {
           const { client } = yield* TestServer
           const login = yield* client.login({ username: "owner", password: "correct horse battery" })
-          const response = yield* raw("GET", "/api/v1/users/@me", { headers: { authorization: `Bearer ${login.token}` } })
+          const response = yield* rawRequest("GET", "/api/v1/users/@me", { headers: { authorization: `Bearer ${login.token}` } })
           // the raw text holds the exact integer, above 2^53; a plain JSON.parse could not represent it
           expect(typeof response.body.permissions).toBe("bigint")
           expect(response.body.permissions & (1n << 63n)).toBe(1n << 63n)
@@ -124,48 +108,48 @@ for (const backend of backends) {
           const auth = { authorization: `Bearer ${owner.token}`, "content-type": "application/json" }
           const before = yield* client.withToken(owner.token).server()
 
-          const malformed = yield* raw("PATCH", "/api/v1/server", { body: '{"name": ', headers: auth })
+          const malformed = yield* rawRequest("PATCH", "/api/v1/server", { body: '{"name": ', headers: auth })
           expect(malformed).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY", location: "body" } } })
 
-          const wrongType = yield* raw("PATCH", "/api/v1/server", { body: '{"name": 5}', headers: auth })
+          const wrongType = yield* rawRequest("PATCH", "/api/v1/server", { body: '{"name": 5}', headers: auth })
           expect(wrongType).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } })
           expect(wrongType.body.error.issues[0].path).toEqual(["name"])
 
-          const unknownField = yield* raw("PATCH", "/api/v1/server", { body: '{"nmae": "typo"}', headers: auth })
+          const unknownField = yield* rawRequest("PATCH", "/api/v1/server", { body: '{"nmae": "typo"}', headers: auth })
           expect(unknownField).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } })
 
-          const notJson = yield* raw("PATCH", "/api/v1/server", {
+          const notJson = yield* rawRequest("PATCH", "/api/v1/server", {
             body: "name=x",
             headers: { ...auth, "content-type": "application/x-www-form-urlencoded" }
           })
           expect(notJson).toMatchObject({ status: 415, body: { error: { code: "UNSUPPORTED_MEDIA_TYPE" } } })
 
-          const huge = yield* raw("PATCH", "/api/v1/server", { body: `{"name": "${"x".repeat(2 * 1024 * 1024)}"}`, headers: auth })
+          const huge = yield* rawRequest("PATCH", "/api/v1/server", { body: `{"name": "${"x".repeat(2 * 1024 * 1024)}"}`, headers: auth })
           expect(huge).toMatchObject({ status: 413, body: { error: { code: "PAYLOAD_TOO_LARGE", max_bytes: 1048576 } } })
 
-          const badId = yield* raw("GET", "/api/v1/users/abc", { headers: auth })
+          const badId = yield* rawRequest("GET", "/api/v1/users/abc", { headers: auth })
           expect(badId).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY", location: "path" } } })
-          const exponent = yield* raw("GET", "/api/v1/users/1e3", { headers: auth })
+          const exponent = yield* rawRequest("GET", "/api/v1/users/1e3", { headers: auth })
           expect(exponent.status).toBe(400)
-          const missingUser = yield* raw("GET", "/api/v1/users/4000000000", { headers: auth })
+          const missingUser = yield* rawRequest("GET", "/api/v1/users/4000000000", { headers: auth })
           expect(missingUser).toMatchObject({ status: 404, body: { error: { code: "USER_NOT_FOUND" } } })
 
-          const noToken = yield* raw("GET", "/api/v1/users/@me")
+          const noToken = yield* rawRequest("GET", "/api/v1/users/@me")
           expect(noToken).toMatchObject({ status: 401, body: { error: { code: "AUTH_FAILED" } } })
-          const badToken = yield* raw("GET", "/api/v1/users/@me", { headers: { authorization: "Bearer vox_sess_forged" } })
+          const badToken = yield* rawRequest("GET", "/api/v1/users/@me", { headers: { authorization: "Bearer vox_sess_forged" } })
           expect(badToken).toMatchObject({ status: 401, body: { error: { code: "AUTH_FAILED" } } })
-          const badScheme = yield* raw("GET", "/api/v1/users/@me", { headers: { authorization: `Basic ${owner.token}` } })
+          const badScheme = yield* rawRequest("GET", "/api/v1/users/@me", { headers: { authorization: `Basic ${owner.token}` } })
           expect(badScheme).toMatchObject({ status: 401, body: { error: { code: "AUTH_FAILED" } } })
           // a user session presented as a bot token is not a bot
-          const asBot = yield* raw("GET", "/api/v1/users/@me", { headers: { authorization: `Bot ${owner.token}` } })
+          const asBot = yield* rawRequest("GET", "/api/v1/users/@me", { headers: { authorization: `Bot ${owner.token}` } })
           expect(asBot.status).toBe(401)
 
-          const shortPassword = yield* raw("POST", "/api/v1/auth/register", {
+          const shortPassword = yield* rawRequest("POST", "/api/v1/auth/register", {
             body: JSON.stringify({ username: "shorty", password: "short" }),
             headers: { "content-type": "application/json" }
           })
           expect(shortPassword).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } })
-          const badName = yield* raw("POST", "/api/v1/auth/register", {
+          const badName = yield* rawRequest("POST", "/api/v1/auth/register", {
             body: JSON.stringify({ username: "no spaces!", password: "long enough password" }),
             headers: { "content-type": "application/json" }
           })
@@ -173,7 +157,7 @@ for (const backend of backends) {
           const taken = yield* client.register({ username: "OWNER", password: "long enough password" }).pipe(Effect.flip)
           expect(taken).toMatchObject({ _tag: "UsernameTaken", code: "USERNAME_TAKEN" })
 
-          const unknownRoute = yield* raw("GET", "/api/v1/nothing-here", { headers: auth })
+          const unknownRoute = yield* rawRequest("GET", "/api/v1/nothing-here", { headers: auth })
           expect(unknownRoute).toMatchObject({ status: 404, body: { error: { code: "NOT_FOUND" } } })
 
           // nothing above changed the server, and no refused registration created an account

@@ -3,7 +3,7 @@
 // created, and the open / invite-only / closed registration modes, on SQLite and PostgreSQL.
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
+import { Effect } from "effect"
 import type { VoxClient } from "../../src/client/VoxClient.js"
 import * as AuditApi from "../../src/protocol/api/audit.js"
 import * as InvitesApi from "../../src/protocol/api/invites.js"
@@ -12,56 +12,15 @@ import * as ServerApi from "../../src/protocol/api/server.js"
 import * as SpacesApi from "../../src/protocol/api/spaces.js"
 import { Permission, type PermissionSet } from "../../src/protocol/permissions.js"
 import { loadVoxConfig, VoxConfig } from "../../src/runtime/config/VoxConfig.js"
-import { IntColumn } from "../../src/runtime/db/columns.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
 import { VoxCoreLive } from "../../src/runtime/VoxRuntime.js"
 import { Accounts } from "../../src/runtime/auth/Accounts.js"
 import { backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+import { countRows, eventsOfType, withSuiteDatabase } from "../support/db.js"
+import { rawRequest } from "../support/http.js"
+import { owner, PASSWORD, registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
-const PASSWORD = "correct horse battery"
-
-/** The server's first account (its owner), registered by whichever test needs it first. */
-const owner = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  const login = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
-    Effect.catchTag("AuthFailed", () => client.register({ username: "owner", password: PASSWORD }))
-  )
-  return { user_id: login.user_id, token: login.token, client: client.withToken(login.token) }
-})
-
-/** A direct connection to the server's database, for what the API cannot do (a past expiry) and to count rows. */
-const db = <A, E>(query: (sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
-  Effect.gen(function* () {
-    const { settings } = yield* TestServer
-    return yield* Effect.flatMap(SqlClient.SqlClient, query).pipe(
-      Effect.provide(DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings)))),
-      Effect.orDie
-    )
-  })
-
-const count = (table: "users" | "members" | "invites") =>
-  db((sql) => sql.unsafe(`SELECT COUNT(*) AS n FROM ${table}`)).pipe(
-    Effect.map((rows) => Schema.decodeUnknownSync(IntColumn)((rows[0] as { n: unknown }).n))
-  )
-
-/** A raw request: the literal HTTP status, and the body as plain JSON. */
-const raw = (method: string, path: string, init: { token?: string; body?: unknown } = {}) =>
-  Effect.gen(function* () {
-    const { url } = yield* TestServer
-    return yield* Effect.promise(async () => {
-      const headers: Record<string, string> = {}
-      if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
-      if (init.body !== undefined) headers["content-type"] = "application/json"
-      const response = await fetch(url + path, {
-        method,
-        headers,
-        body: init.body === undefined ? null : typeof init.body === "string" ? init.body : JSON.stringify(init.body)
-      })
-      const text = await response.text()
-      return { status: response.status, body: (text === "" ? undefined : JSON.parse(text)) as any }
-    })
-  })
+/** The rows of a table, counted straight from the suite's database. */
+const count = (table: "users" | "members" | "invites") => withSuiteDatabase(countRows(table))
 
 const createInvite = (client: VoxClient, body: InvitesApi.InviteCreate = {}) => client.call(InvitesApi.createInvite, { body })
 const resolve = (client: VoxClient, code: string) => client.call(InvitesApi.resolveInvite, { params: { code } })
@@ -85,9 +44,7 @@ const outsider = (client: VoxClient) =>
 
 /** The payload of the last event of a type in the event log. */
 const lastEvent = (type: string) =>
-  db((sql) => sql`SELECT payload FROM event_log WHERE type = ${type} ORDER BY id DESC`).pipe(
-    Effect.map((rows) => JSON.parse(String((rows[0] as { payload: unknown } | undefined)?.payload ?? "null")) as any)
-  )
+  Effect.map(withSuiteDatabase(eventsOfType(type)), (events) => events.at(-1)?.payload ?? null)
 
 for (const backend of backends) {
   describe(`invites on ${backend.name}`, () => {
@@ -98,7 +55,7 @@ for (const backend of backends) {
           const admin = yield* owner
           const before = Math.floor(Date.now() / 1000)
 
-          const created = yield* raw("POST", "/api/v1/invites", { token: admin.token, body: { max_uses: 5, max_age: 3600 } })
+          const created = yield* rawRequest("POST", "/api/v1/invites", { token: admin.token, body: { max_uses: 5, max_age: 3600 } })
           expect(created.status).toBe(201)
           const invite = created.body
           expect(invite.code).toMatch(/^[0-9A-Za-z]{10}$/)
@@ -144,7 +101,7 @@ for (const backend of backends) {
             after = page.cursor
           }
           expect(seen).toEqual(all.map((i) => i.code))
-          const badCursor = yield* raw("GET", "/api/v1/invites?after=nonsense", { token: admin.token })
+          const badCursor = yield* rawRequest("GET", "/api/v1/invites?after=nonsense", { token: admin.token })
           expect(badCursor).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY", location: "query" } } })
 
           // delete: someone else's needs MANAGE_SERVER; the creator may; unknown is 422
@@ -155,9 +112,9 @@ for (const backend of backends) {
           yield* member.client.call(InvitesApi.deleteInvite, { params: { code: own.code } })
           yield* admin.client.call(InvitesApi.deleteInvite, { params: { code: invite.code } })
           expect(yield* lastEvent("INVITE_DELETE")).toEqual({ code: invite.code })
-          const gone = yield* raw("DELETE", `/api/v1/invites/${invite.code}`, { token: admin.token })
+          const gone = yield* rawRequest("DELETE", `/api/v1/invites/${invite.code}`, { token: admin.token })
           expect(gone).toMatchObject({ status: 422, body: { error: { code: "INVITE_INVALID" } } })
-          const unknown = yield* raw("GET", `/api/v1/invites/${invite.code}`)
+          const unknown = yield* rawRequest("GET", `/api/v1/invites/${invite.code}`)
           expect(unknown).toMatchObject({ status: 422, body: { error: { code: "INVITE_INVALID" } } })
           const deletions = yield* auditOf(admin.client, "invite.delete")
           expect(deletions.map((e) => e.metadata.code)).toEqual(expect.arrayContaining([invite.code, own.code]))
@@ -187,7 +144,7 @@ for (const backend of backends) {
 
           const blind = yield* createInvite(member.client, { feed_id: feed.feed_id }).pipe(Effect.flip)
           expect(blind).toMatchObject({ _tag: "Forbidden", missing_permission: "VIEW_SPACE" })
-          const missing = yield* raw("POST", "/api/v1/invites", { token: admin.token, body: { feed_id: 999999 } })
+          const missing = yield* rawRequest("POST", "/api/v1/invites", { token: admin.token, body: { feed_id: 999999 } })
           expect(missing).toMatchObject({ status: 404, body: { error: { code: "SPACE_NOT_FOUND" } } })
         }))
 
@@ -202,7 +159,7 @@ for (const backend of backends) {
           expect(forbidden._tag).toBe("Forbidden")
           const members = yield* memberCount(admin.client)
 
-          const joined = yield* raw("POST", "/api/v1/members/@me/join", { token: user.token, body: { invite_code: invite.code } })
+          const joined = yield* rawRequest("POST", "/api/v1/members/@me/join", { token: user.token, body: { invite_code: invite.code } })
           expect(joined.status).toBe(200)
           expect(joined.body).toMatchObject({ user_id: user.user_id, nickname: null, role_ids: [] })
           expect(yield* memberCount(admin.client)).toBe(members + 1)
@@ -228,7 +185,7 @@ for (const backend of backends) {
           const third = yield* outsider(client)
           const bad = yield* join(third.client, "NoSuchCode").pipe(Effect.flip)
           expect(bad).toMatchObject({ _tag: "InviteInvalid", code: "INVITE_INVALID" })
-          const noAccount = yield* raw("POST", "/api/v1/members/@me/join", { body: {} })
+          const noAccount = yield* rawRequest("POST", "/api/v1/members/@me/join", { body: {} })
           expect(noAccount.status).toBe(401)
         }))
 
@@ -238,15 +195,15 @@ for (const backend of backends) {
           const admin = yield* owner
           const short = yield* createInvite(admin.client, { max_age: 1 })
           const past = yield* createInvite(admin.client)
-          yield* db((sql) => sql`UPDATE invites SET expires_at = ${Date.now() - 1000} WHERE code = ${past.code}`)
+          yield* withSuiteDatabase((sql) => sql`UPDATE invites SET expires_at = ${Date.now() - 1000} WHERE code = ${past.code}`)
           const user = yield* outsider(client)
           const members = yield* memberCount(admin.client)
           yield* Effect.sleep("1100 millis")
 
           for (const invite of [short, past]) {
-            const preview = yield* raw("GET", `/api/v1/invites/${invite.code}`)
+            const preview = yield* rawRequest("GET", `/api/v1/invites/${invite.code}`)
             expect(preview).toMatchObject({ status: 410, body: { error: { code: "INVITE_EXPIRED" } } })
-            const refused = yield* raw("POST", "/api/v1/members/@me/join", { token: user.token, body: { invite_code: invite.code } })
+            const refused = yield* rawRequest("POST", "/api/v1/members/@me/join", { token: user.token, body: { invite_code: invite.code } })
             expect(refused).toMatchObject({ status: 410, body: { error: { code: "INVITE_EXPIRED" } } })
             expect(yield* usesOf(admin.client, invite.code)).toBe(0)
           }
@@ -261,9 +218,9 @@ for (const backend of backends) {
           const [a, b, c] = yield* Effect.all([outsider(client), outsider(client), outsider(client)])
           yield* join(a!.client, invite.code)
           yield* join(b!.client, invite.code)
-          const spent = yield* raw("POST", "/api/v1/members/@me/join", { token: c!.token, body: { invite_code: invite.code } })
+          const spent = yield* rawRequest("POST", "/api/v1/members/@me/join", { token: c!.token, body: { invite_code: invite.code } })
           expect(spent).toMatchObject({ status: 422, body: { error: { code: "INVITE_INVALID" } } })
-          expect((yield* raw("GET", `/api/v1/invites/${invite.code}`)).status).toBe(422)
+          expect((yield* rawRequest("GET", `/api/v1/invites/${invite.code}`)).status).toBe(422)
           expect(yield* usesOf(admin.client, invite.code)).toBe(2)
 
           // five joins racing for two uses: two get in, three get 422
@@ -289,7 +246,7 @@ for (const backend of backends) {
           const invite = yield* createInvite(admin.client)
           const members = yield* memberCount(admin.client)
 
-          const byInvite = yield* raw("POST", "/api/v1/members/@me/join", { token: user.token, body: { invite_code: invite.code } })
+          const byInvite = yield* rawRequest("POST", "/api/v1/members/@me/join", { token: user.token, body: { invite_code: invite.code } })
           expect(byInvite).toMatchObject({ status: 403, body: { error: { code: "BANNED" } } })
           const openDoor = yield* join(user.client).pipe(Effect.flip)
           expect(openDoor).toMatchObject({ _tag: "Banned", code: "BANNED" })
@@ -316,13 +273,13 @@ for (const backend of backends) {
           yield* admin.client.call(ServerApi.updateLimits, { body: { max_members: members } })
 
           const name = uniqueName("toomany")
-          const full = yield* raw("POST", "/api/v1/auth/register", {
+          const full = yield* rawRequest("POST", "/api/v1/auth/register", {
             body: { username: name, password: PASSWORD, invite_code: invite.code }
           })
           expect(full).toMatchObject({ status: 503, body: { error: { code: "SERVER_FULL" } } })
           const noCode = yield* client.register({ username: name, password: PASSWORD }).pipe(Effect.flip)
           expect(noCode).toMatchObject({ _tag: "ServerFull", code: "SERVER_FULL" })
-          const rejoin = yield* raw("POST", "/api/v1/members/@me/join", { token: comeback.token, body: { invite_code: invite.code } })
+          const rejoin = yield* rawRequest("POST", "/api/v1/members/@me/join", { token: comeback.token, body: { invite_code: invite.code } })
           expect(rejoin).toMatchObject({ status: 503, body: { error: { code: "SERVER_FULL" } } })
           // a member asking to join is still just answered
           expect((yield* join(admin.client)).user_id).toBe(admin.user_id)
@@ -350,7 +307,7 @@ for (const backend of backends) {
           yield* admin.client.call(ServerApi.updateLimits, { body: { max_invites: usable + 1 } })
           const last = yield* createInvite(admin.client)
           const invites = yield* count("invites")
-          const refused = yield* raw("POST", "/api/v1/invites", { token: admin.token, body: {} })
+          const refused = yield* rawRequest("POST", "/api/v1/invites", { token: admin.token, body: {} })
           expect(refused).toMatchObject({
             status: 400,
             body: { error: { code: "LIMIT_REACHED", limit: "max_invites", max: usable + 1 } }
@@ -379,20 +336,20 @@ for (const backend of backends) {
             { unknown: true }
           ]
           for (const body of bodies) {
-            const response = yield* raw("POST", "/api/v1/invites", { token: admin.token, body })
+            const response = yield* rawRequest("POST", "/api/v1/invites", { token: admin.token, body })
             expect(response.status, JSON.stringify(body)).toBe(400)
             expect(response.body.error.code).toBe("INVALID_BODY")
           }
-          const longCode = yield* raw("GET", `/api/v1/invites/${"x".repeat(65)}`)
+          const longCode = yield* rawRequest("GET", `/api/v1/invites/${"x".repeat(65)}`)
           expect(longCode).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY", location: "path" } } })
-          const joinBad = yield* raw("POST", "/api/v1/members/@me/join", { token: admin.token, body: { invite_code: 5 } })
+          const joinBad = yield* rawRequest("POST", "/api/v1/members/@me/join", { token: admin.token, body: { invite_code: 5 } })
           expect(joinBad.status).toBe(400)
-          const noToken = yield* raw("POST", "/api/v1/invites", { body: {} })
+          const noToken = yield* rawRequest("POST", "/api/v1/invites", { body: {} })
           expect(noToken.status).toBe(401)
           const outsiderUser = yield* outsider(client)
-          const notMember = yield* raw("POST", "/api/v1/invites", { token: outsiderUser.token, body: {} })
+          const notMember = yield* rawRequest("POST", "/api/v1/invites", { token: outsiderUser.token, body: {} })
           expect(notMember).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN" } } })
-          const listNotMember = yield* raw("GET", "/api/v1/invites", { token: outsiderUser.token })
+          const listNotMember = yield* rawRequest("GET", "/api/v1/invites", { token: outsiderUser.token })
           expect(listNotMember.status).toBe(403)
           expect(yield* count("invites")).toBe(invites)
         }))
@@ -409,14 +366,14 @@ for (const backend of backends) {
           const invite = yield* createInvite(admin.client, { max_uses: 2 })
           const users = yield* count("users")
 
-          const without = yield* raw("POST", "/api/v1/auth/register", { body: { username: uniqueName("nocode"), password: PASSWORD } })
+          const without = yield* rawRequest("POST", "/api/v1/auth/register", { body: { username: uniqueName("nocode"), password: PASSWORD } })
           expect(without).toMatchObject({ status: 422, body: { error: { code: "INVITE_INVALID" } } })
           const wrong = yield* client.register({ username: uniqueName("wrong"), password: PASSWORD, invite_code: "NoSuchCode" })
             .pipe(Effect.flip)
           expect(wrong).toMatchObject({ _tag: "InviteInvalid" })
           const expired = yield* createInvite(admin.client)
-          yield* db((sql) => sql`UPDATE invites SET expires_at = ${Date.now() - 1} WHERE code = ${expired.code}`)
-          const late = yield* raw("POST", "/api/v1/auth/register", {
+          yield* withSuiteDatabase((sql) => sql`UPDATE invites SET expires_at = ${Date.now() - 1} WHERE code = ${expired.code}`)
+          const late = yield* rawRequest("POST", "/api/v1/auth/register", {
             body: { username: uniqueName("late"), password: PASSWORD, invite_code: expired.code }
           })
           expect(late).toMatchObject({ status: 410, body: { error: { code: "INVITE_EXPIRED" } } })
@@ -460,7 +417,7 @@ for (const backend of backends) {
           const admin = yield* owner
           const invite = yield* createInvite(admin.client)
           const users = yield* count("users")
-          const closed = yield* raw("POST", "/api/v1/auth/register", { body: { username: uniqueName("nope"), password: PASSWORD } })
+          const closed = yield* rawRequest("POST", "/api/v1/auth/register", { body: { username: uniqueName("nope"), password: PASSWORD } })
           expect(closed).toMatchObject({ status: 403, body: { error: { code: "REGISTRATION_CLOSED" } } })
           const withInvite = yield* client.register({ username: uniqueName("nope"), password: PASSWORD, invite_code: invite.code })
             .pipe(Effect.flip)
@@ -487,8 +444,7 @@ for (const backend of backends) {
           yield* sql`INSERT INTO server_limits (name, value) VALUES ('max_members', 1)`
           const helper = yield* accounts.create({ username: "helper", password: PASSWORD, admin: true, via: "admin" })
           expect(helper).toMatchObject({ member: true, owner: false })
-          const rows = yield* sql`SELECT COUNT(*) AS n FROM members`
-          expect(Number((rows[0] as { n: unknown }).n)).toBe(2)
+          expect(yield* countRows("members")).toBe(2)
         }).pipe(Effect.provide(core))
       }))
   })

@@ -1,50 +1,20 @@
 // Server limits end to end: GET/PATCH /api/v1/server/limits (MANAGE_SERVER), stored in server_limits,
 // applied to the very next request, audited; unknown names and out-of-range values change nothing.
-import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import * as AuditApi from "../../src/protocol/api/audit.js"
 import * as ServerApi from "../../src/protocol/api/server.js"
-import { VoxConfig } from "../../src/runtime/config/VoxConfig.js"
 import { IntColumn } from "../../src/runtime/db/columns.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
 import { backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
-
-const PASSWORD = "correct horse battery"
-
-/** The server's first account (its owner), registered by whichever test needs it first. */
-const owner = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  const login = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
-    Effect.catchTag("AuthFailed", () => client.register({ username: "owner", password: PASSWORD }))
-  )
-  return { user_id: login.user_id, token: login.token, client: client.withToken(login.token) }
-})
+import { withSuiteDatabase } from "../support/db.js"
+import { rawRequest } from "../support/http.js"
+import { owner, PASSWORD, registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
 /** The rows of server_limits, read straight from the database. */
-const storedLimits = Effect.gen(function* () {
-  const { settings } = yield* TestServer
-  const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT name, value FROM server_limits ORDER BY name`).pipe(
-    Effect.provide(DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings)))),
-    Effect.orDie
-  )
-  return Object.fromEntries(rows.map((r) => [String(r.name), Schema.decodeUnknownSync(IntColumn)(r.value)]))
-})
-
-/** A raw request: the literal HTTP status, and the body as plain JSON. */
-const raw = (method: string, path: string, init: { token?: string; body?: string } = {}) =>
-  Effect.gen(function* () {
-    const { url } = yield* TestServer
-    return yield* Effect.promise(async () => {
-      const headers: Record<string, string> = {}
-      if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
-      if (init.body !== undefined) headers["content-type"] = "application/json"
-      const response = await fetch(url + path, { method, headers, body: init.body ?? null })
-      const text = await response.text()
-      return { status: response.status, body: (text === "" ? undefined : JSON.parse(text)) as any }
-    })
-  })
+const storedLimits = Effect.map(
+  withSuiteDatabase((sql) => sql`SELECT name, value FROM server_limits ORDER BY name`),
+  (rows) => Object.fromEntries(rows.map((r) => [String(r.name), Schema.decodeUnknownSync(IntColumn)(r.value)]))
+)
 
 for (const backend of backends) {
   describe(`server limits on ${backend.name}`, () => {
@@ -58,9 +28,9 @@ for (const backend of backends) {
           const member = yield* registered(client, uniqueName("member"))
           const read = yield* member.client.call(ServerApi.getLimits).pipe(Effect.flip)
           expect(read).toMatchObject({ _tag: "Forbidden", missing_permission: "MANAGE_SERVER" })
-          const write = yield* raw("PATCH", "/api/v1/server/limits", { token: member.token, body: '{"max_members": 1}' })
+          const write = yield* rawRequest("PATCH", "/api/v1/server/limits", { token: member.token, body: '{"max_members": 1}' })
           expect(write).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN", missing_permission: "MANAGE_SERVER" } } })
-          const anonymous = yield* raw("GET", "/api/v1/server/limits")
+          const anonymous = yield* rawRequest("GET", "/api/v1/server/limits")
           expect(anonymous.status).toBe(401)
           expect(yield* storedLimits).toEqual({})
         }))
@@ -98,7 +68,7 @@ for (const backend of backends) {
           const { member_count } = yield* admin.client.call(ServerApi.getServer)
           yield* admin.client.call(ServerApi.updateLimits, { body: { max_members: member_count } })
           const name = uniqueName("late")
-          const full = yield* raw("POST", "/api/v1/auth/register", { body: JSON.stringify({ username: name, password: PASSWORD }) })
+          const full = yield* rawRequest("POST", "/api/v1/auth/register", { body: JSON.stringify({ username: name, password: PASSWORD }) })
           expect(full).toMatchObject({ status: 503, body: { error: { code: "SERVER_FULL" } } })
           expect((yield* admin.client.call(ServerApi.getServer)).member_count).toBe(member_count)
           expect((yield* client.login({ username: name, password: PASSWORD }).pipe(Effect.flip))._tag).toBe("AuthFailed")
@@ -133,13 +103,13 @@ for (const backend of backends) {
             '{"max_feeds": '
           ]
           for (const body of bodies) {
-            const response = yield* raw("PATCH", "/api/v1/server/limits", { token: admin.token, body })
+            const response = yield* rawRequest("PATCH", "/api/v1/server/limits", { token: admin.token, body })
             expect(response.status, body).toBe(400)
             expect(response.body.error.code, body).toBe("INVALID_BODY")
           }
-          const unknown = yield* raw("PATCH", "/api/v1/server/limits", { token: admin.token, body: '{"max_users": 5}' })
+          const unknown = yield* rawRequest("PATCH", "/api/v1/server/limits", { token: admin.token, body: '{"max_users": 5}' })
           expect(unknown.body.error.issues[0].path).toEqual(["max_users"])
-          const range = yield* raw("PATCH", "/api/v1/server/limits", { token: admin.token, body: '{"max_roles": 1}' })
+          const range = yield* rawRequest("PATCH", "/api/v1/server/limits", { token: admin.token, body: '{"max_roles": 1}' })
           expect(range.body.error.message).toContain("between 2 and 1000")
 
           expect(yield* admin.client.call(ServerApi.getLimits)).toEqual(before)

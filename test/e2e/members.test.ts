@@ -1,64 +1,20 @@
 // Members and bans end to end over HTTP, on SQLite and (when configured) PostgreSQL: the member list
 // and its cursor, nicknames, leaving, kicks and bans with the hierarchy and the owner and
 // last-administrator rules, and the audit entries they leave behind.
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { VoxClient } from "../../src/client/VoxClient.js"
 import * as MembersApi from "../../src/protocol/api/members.js"
 import { UserId } from "../../src/protocol/ids.js"
-import { parseJson } from "../../src/protocol/json.js"
 import { Permission } from "../../src/protocol/permissions.js"
-import { VoxConfig } from "../../src/runtime/config/VoxConfig.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
 import { decodeRows, IntColumn } from "../../src/runtime/db/columns.js"
-import { type Backend, backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
-
-const PASSWORD = "correct horse battery"
-
-/** The test server, plus a connection of our own to its database for setup and for checking rows. */
-const Suite = (backend: Backend) =>
-  Layer.provideMerge(
-    Layer.unwrapEffect(Effect.map(TestServer, ({ settings }) => DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings))))).pipe(
-      Layer.orDie
-    ),
-    TestServerLive(backend)
-  )
+import { backends } from "../support/backends.js"
+import { auditEntries, countRows, eventsOfType, TestServerWithDatabaseLive } from "../support/db.js"
+import { rawRequest } from "../support/http.js"
+import { newUser, owner, uniqueName } from "../support/server.js"
 
 const asUser = (id: number) => Schema.decodeSync(UserId)(id)
-
-/** Acting as the owner: the first account of a fresh server. */
-const owner = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  const login = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
-    Effect.orElse(() => client.register({ username: "owner", password: PASSWORD }))
-  )
-  return { user_id: login.user_id, token: login.token, client: client.withToken(login.token), password: PASSWORD }
-})
-
-const newUser = (prefix: string) =>
-  Effect.gen(function* () {
-    const { client } = yield* TestServer
-    const username = uniqueName(prefix)
-    return { ...(yield* registered(client, username, PASSWORD)), username }
-  })
-
-/** A raw request, for inputs the typed SDK refuses to send. */
-const raw = (method: string, path: string, token: string, body?: string) =>
-  Effect.gen(function* () {
-    const { url } = yield* TestServer
-    const http = yield* HttpClient.HttpClient
-    let request = HttpClientRequest.make(method as "PUT")(url + path).pipe(
-      HttpClientRequest.setHeader("authorization", `Bearer ${token}`)
-    )
-    if (body !== undefined) request = HttpClientRequest.bodyText(request, body, "application/json")
-    const response = yield* http.execute(request)
-    const text = yield* response.text
-    const parsed = text === "" ? undefined : parseJson(text)
-    return { status: response.status, body: parsed?.ok ? parsed.value : text } as { status: number; body: any }
-  }).pipe(Effect.scoped, Effect.provide(FetchHttpClient.layer))
 
 // Roles are set up in SQL (and the access epoch bumped, as the entity's own writes do), so this suite
 // depends only on the member endpoints it tests.
@@ -90,46 +46,22 @@ const moderator = (prefix: string, permissions: bigint, position: number) =>
     return user
   })
 
-const AuditRow = Schema.Struct({
-  event_type: Schema.String,
-  actor_id: Schema.NullOr(IntColumn),
-  target_id: Schema.NullOr(IntColumn),
-  metadata: Schema.String
-})
-
-const auditOf = (targetId: number) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT event_type, actor_id, target_id, metadata FROM audit_log
-      WHERE target_id = ${targetId} ORDER BY id`.pipe(Effect.flatMap(decodeRows(AuditRow)))
-    return rows.map((r) => ({ ...r, metadata: JSON.parse(r.metadata) as Record<string, unknown> }))
-  })
+/** The audit entries naming this user as their target, oldest first. */
+const auditOf = (targetId: number) => auditEntries((sql) => sql`target_id = ${targetId}`)
 
 /** Everything a refused request must leave untouched. */
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const count = (table: string) =>
-    sql`SELECT COUNT(*) AS n FROM ${sql(table)}`.pipe(
-      Effect.flatMap(decodeRows(Schema.Struct({ n: IntColumn }))),
-      Effect.map((rows) => rows[0]!.n)
-    )
-  return {
-    members: yield* count("members"),
-    member_roles: yield* count("member_roles"),
-    bans: yield* count("bans"),
-    audit: yield* count("audit_log"),
-    events: yield* count("event_log")
-  }
+const snapshot = Effect.all({
+  members: countRows("members"),
+  member_roles: countRows("member_roles"),
+  bans: countRows("bans"),
+  audit: countRows("audit_log"),
+  events: countRows("event_log")
 })
 
+/** The payloads of the events of this type about this user, oldest first. */
 const eventsOf = (type: string, userId: number) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT payload FROM event_log WHERE type = ${type} ORDER BY id`.pipe(
-      Effect.flatMap(decodeRows(Schema.Struct({ payload: Schema.String })))
-    )
-    return rows.map((r) => JSON.parse(r.payload) as { user_id: number }).filter((p) => p.user_id === userId)
-  })
+  Effect.map(eventsOfType(type), (events) =>
+    events.map((e) => e.payload as { user_id: number }).filter((p) => p.user_id === userId))
 
 const listAll = (client: VoxClient, limit: number) =>
   Effect.gen(function* () {
@@ -181,7 +113,7 @@ const UNKNOWN_USER = 4_000_000_000
 
 for (const backend of backends) {
   describe(`members on ${backend.name}`, () => {
-    layer(Suite(backend), { excludeTestServices: true })((it) => {
+    layer(TestServerWithDatabaseLive(backend), { excludeTestServices: true })((it) => {
       it.effect("GET /members: limit=2 walks every member exactly once, in id order", () =>
         Effect.gen(function* () {
           const boss = yield* owner
@@ -206,9 +138,9 @@ for (const backend of backends) {
           const missing = yield* users[1]!.client.call(MembersApi.getMember, { params: { user_id: asUser(UNKNOWN_USER) } }).pipe(Effect.flip)
           expect(missing).toMatchObject({ code: "USER_NOT_FOUND" })
 
-          const badCursor = yield* raw("GET", "/api/v1/members?after=not-a-cursor", boss.token)
+          const badCursor = yield* rawRequest("GET", "/api/v1/members?after=not-a-cursor", { token: boss.token })
           expect(badCursor).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY", location: "query" } } })
-          const tooMany = yield* raw("GET", "/api/v1/members?limit=1001", boss.token)
+          const tooMany = yield* rawRequest("GET", "/api/v1/members?limit=1001", { token: boss.token })
           expect(tooMany).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY", location: "query" } } })
         }))
 
@@ -242,7 +174,7 @@ for (const backend of backends) {
           expect(atOwner).toMatchObject({ code: "ROLE_HIERARCHY" })
           const noPermission = yield* nickname(plain.client, mod.user_id, "Mod").pipe(Effect.flip)
           expect(noPermission).toMatchObject({ code: "FORBIDDEN", missing_permission: "MANAGE_NICKNAMES" })
-          const blank = yield* raw("PATCH", `/api/v1/members/${plain.user_id}`, mod.token, '{"nickname": "  "}')
+          const blank = yield* rawRequest("PATCH", `/api/v1/members/${plain.user_id}`, { token: mod.token, body: '{"nickname": "  "}' })
           expect(blank).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } })
           expect(yield* snapshot).toEqual(before)
           expect((yield* boss.client.call(MembersApi.getMember, { params: { user_id: senior.user_id } })).nickname).toBeNull()
@@ -339,11 +271,17 @@ for (const backend of backends) {
             missing_permission: "BAN_MEMBERS"
           })
 
-          const tooManyDays = yield* raw("PUT", `/api/v1/bans/${plain.user_id}`, mod.token, '{"reason": "x", "delete_msg_days": 15}')
+          const tooManyDays = yield* rawRequest("PUT", `/api/v1/bans/${plain.user_id}`, {
+            token: mod.token,
+            body: '{"reason": "x", "delete_msg_days": 15}'
+          })
           expect(tooManyDays).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY", location: "body" } } })
-          const fractional = yield* raw("PUT", `/api/v1/bans/${plain.user_id}`, mod.token, '{"delete_msg_days": 1.5}')
+          const fractional = yield* rawRequest("PUT", `/api/v1/bans/${plain.user_id}`, { token: mod.token, body: '{"delete_msg_days": 1.5}' })
           expect(fractional.status).toBe(400)
-          const longReason = yield* raw("DELETE", `/api/v1/members/${plain.user_id}`, mod.token, JSON.stringify({ reason: "x".repeat(513) }))
+          const longReason = yield* rawRequest("DELETE", `/api/v1/members/${plain.user_id}`, {
+            token: mod.token,
+            body: JSON.stringify({ reason: "x".repeat(513) })
+          })
           expect(longReason.status).toBe(400)
 
           expect(yield* snapshot).toEqual(before)
@@ -417,7 +355,7 @@ for (const backend of backends) {
         }))
     })
 
-    layer(Suite(backend), { excludeTestServices: true })((it) => {
+    layer(TestServerWithDatabaseLive(backend), { excludeTestServices: true })((it) => {
       it.effect("the last administrator cannot leave, be kicked or be banned", () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient

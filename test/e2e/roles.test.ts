@@ -2,67 +2,23 @@
 // create, edit, delete, assign and revoke with their events and audit entries, and issue 3's
 // acceptance 3: the role hierarchy and the last-administrator rule hold for edit, assign, revoke and
 // delete, a permission change is seen by the very next request, and bad input changes nothing.
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { VoxClient } from "../../src/client/VoxClient.js"
 import * as RolesApi from "../../src/protocol/api/roles.js"
 import { RoleId, UserId } from "../../src/protocol/ids.js"
-import { parseJson } from "../../src/protocol/json.js"
 import { MAX_POSITION } from "../../src/protocol/api/fields.js"
 import { Permission, type PermissionSet } from "../../src/protocol/permissions.js"
-import { VoxConfig } from "../../src/runtime/config/VoxConfig.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
 import { decodeRows, IntColumn } from "../../src/runtime/db/columns.js"
-import { type Backend, backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
-
-const PASSWORD = "correct horse battery"
-
-/** The test server, plus a connection of our own to its database for checking rows. */
-const Suite = (backend: Backend) =>
-  Layer.provideMerge(
-    Layer.unwrapEffect(Effect.map(TestServer, ({ settings }) => DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings))))).pipe(
-      Layer.orDie
-    ),
-    TestServerLive(backend)
-  )
+import { backends } from "../support/backends.js"
+import { auditEntries, countRows, eventsOfType, TestServerWithDatabaseLive } from "../support/db.js"
+import { rawRequest } from "../support/http.js"
+import { newUser, owner, uniqueName } from "../support/server.js"
 
 const asRole = (id: number) => Schema.decodeSync(RoleId)(id)
 const asUser = (id: number) => Schema.decodeSync(UserId)(id)
 const perms = (...bits: ReadonlyArray<bigint>) => bits.reduce((a, b) => a | b, 0n) as PermissionSet
-
-/** Acting as the owner: the first account of a fresh server. */
-const owner = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  const login = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
-    Effect.orElse(() => client.register({ username: "owner", password: PASSWORD }))
-  )
-  return { user_id: login.user_id, token: login.token, client: client.withToken(login.token) }
-})
-
-const newUser = (prefix: string) =>
-  Effect.gen(function* () {
-    const { client } = yield* TestServer
-    const username = uniqueName(prefix)
-    return { ...(yield* registered(client, username, PASSWORD)), username }
-  })
-
-/** A raw request, for bodies the typed SDK refuses to send. */
-const raw = (method: string, path: string, token: string, body?: string) =>
-  Effect.gen(function* () {
-    const { url } = yield* TestServer
-    const http = yield* HttpClient.HttpClient
-    let request = HttpClientRequest.make(method as "PUT")(url + path).pipe(
-      HttpClientRequest.setHeader("authorization", `Bearer ${token}`)
-    )
-    if (body !== undefined) request = HttpClientRequest.bodyText(request, body, "application/json")
-    const response = yield* http.execute(request)
-    const text = yield* response.text
-    const parsed = text === "" ? undefined : parseJson(text)
-    return { status: response.status, body: parsed?.ok ? parsed.value : text } as { status: number; body: any }
-  }).pipe(Effect.scoped, Effect.provide(FetchHttpClient.layer))
 
 // --- the endpoints ------------------------------------------------------------------------------
 
@@ -102,55 +58,29 @@ const adminRole = (c: VoxClient) =>
 
 // --- the database, for what the API does not show ---------------------------------------------
 
-const CountRow = Schema.Struct({ n: IntColumn })
-
 /** Everything a refused request must leave untouched. */
 const snapshot = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const count = (table: string) =>
-    sql`SELECT COUNT(*) AS n FROM ${sql(table)}`.pipe(Effect.flatMap(decodeRows(CountRow)), Effect.map((rows) => rows[0]!.n))
   const roles = yield* sql`SELECT id, name, permissions, position, color FROM roles ORDER BY id`
   return {
     roles: JSON.stringify(roles),
-    member_roles: yield* count("member_roles"),
-    overrides: yield* count("permission_overrides"),
-    audit: yield* count("audit_log"),
-    events: yield* count("event_log")
+    member_roles: yield* countRows("member_roles"),
+    overrides: yield* countRows("permission_overrides"),
+    audit: yield* countRows("audit_log"),
+    events: yield* countRows("event_log")
   }
 })
 
+/** The events of this type, oldest first: each its payload, with its audience beside. */
 const eventsOf = (type: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT payload, audience FROM event_log WHERE type = ${type} ORDER BY id`.pipe(
-      Effect.flatMap(decodeRows(Schema.Struct({ payload: Schema.String, audience: Schema.String })))
-    )
-    return rows.map((r) => ({ ...(parseJson(r.payload) as { ok: true; value: any }).value, audience: JSON.parse(r.audience) }))
-  })
+  Effect.map(eventsOfType(type), (events) => events.map((e) => ({ ...e.payload, audience: e.audience })))
 
-const AuditRow = Schema.Struct({
-  event_type: Schema.String,
-  actor_id: Schema.NullOr(IntColumn),
-  target_id: Schema.NullOr(IntColumn),
-  metadata: Schema.String
-})
-
+/** The audit entries of this type naming this target, oldest first. */
 const auditOf = (eventType: string, targetId: number) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT event_type, actor_id, target_id, metadata FROM audit_log
-      WHERE event_type = ${eventType} AND target_id = ${targetId} ORDER BY id`.pipe(Effect.flatMap(decodeRows(AuditRow)))
-    return rows.map((r) => ({ ...r, metadata: JSON.parse(r.metadata) as Record<string, unknown> }))
-  })
+  auditEntries((sql) => sql`event_type = ${eventType} AND target_id = ${targetId}`)
 
 const overridesOf = (roleId: number) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT COUNT(*) AS n FROM permission_overrides WHERE target_type = 'role' AND target_id = ${roleId}`.pipe(
-      Effect.flatMap(decodeRows(CountRow))
-    )
-    return rows[0]!.n
-  })
+  countRows("permission_overrides", (sql) => sql`target_type = 'role' AND target_id = ${roleId}`)
 
 /** Overrides are another group's endpoints: this suite writes one directly, as that group would store it. */
 const insertOverride = (roleId: number) =>
@@ -193,7 +123,7 @@ const moderatorAt = (boss: VoxClient, position: number, extra: bigint = 0n) =>
 
 for (const backend of backends) {
   describe(`roles on ${backend.name}`, () => {
-    layer(Suite(backend), { excludeTestServices: true })((it) => {
+    layer(TestServerWithDatabaseLive(backend), { excludeTestServices: true })((it) => {
       it.effect("GET /roles: every member sees @everyone and Admin; limit=2 walks every role once, in id order", () =>
         Effect.gen(function* () {
           const boss = yield* owner
@@ -215,7 +145,7 @@ for (const backend of backends) {
             const refused = yield* member.client.call(RolesApi.listRoles, { query: { after: bad } }).pipe(Effect.flip)
             expect(refused).toMatchObject({ code: "INVALID_BODY", message: "Invalid cursor" })
           }
-          const tooMany = yield* raw("GET", "/api/v1/roles?limit=251", member.token)
+          const tooMany = yield* rawRequest("GET", "/api/v1/roles?limit=251", { token: member.token })
           expect(tooMany.status).toBe(400)
         }))
 
@@ -442,9 +372,9 @@ for (const backend of backends) {
           for (const attempt of forbidden) {
             expect(yield* Effect.flip(attempt)).toMatchObject({ code: "FORBIDDEN" })
           }
-          const named = yield* raw("PATCH", "/api/v1/roles/1", boss.token, JSON.stringify({ name: "@everyone" }))
+          const named = yield* rawRequest("PATCH", "/api/v1/roles/1", { token: boss.token, body: JSON.stringify({ name: "@everyone" }) })
           expect(named.status).toBe(400)
-          const reserved = yield* raw("POST", "/api/v1/roles", boss.token, JSON.stringify({ name: " @everyone " }))
+          const reserved = yield* rawRequest("POST", "/api/v1/roles", { token: boss.token, body: JSON.stringify({ name: " @everyone " }) })
           expect(reserved.status).toBe(400)
           expect(yield* snapshot).toEqual(before)
 
@@ -523,17 +453,17 @@ for (const backend of backends) {
           ]
           const text = (body: object) => JSON.stringify(body).replace("\"RESERVED\"", reservedBit)
           for (const body of bodies) {
-            const created = yield* raw("POST", "/api/v1/roles", boss.token, text(body))
+            const created = yield* rawRequest("POST", "/api/v1/roles", { token: boss.token, body: text(body) })
             expect({ body, status: created.status, code: created.body?.error?.code }).toEqual({ body, status: 400, code: "INVALID_BODY" })
           }
           for (const body of bodies.filter((b) => Object.keys(b).length > 0)) {
             const patch = Object.fromEntries(Object.entries(body).filter(([k, v]) => !(k === "name" && v === "ok")))
             if (Object.keys(patch).length === 0) continue
-            const edited = yield* raw("PATCH", `/api/v1/roles/${role.role_id}`, boss.token, text(patch))
+            const edited = yield* rawRequest("PATCH", `/api/v1/roles/${role.role_id}`, { token: boss.token, body: text(patch) })
             expect({ patch, status: edited.status, code: edited.body?.error?.code }).toEqual({ patch, status: 400, code: "INVALID_BODY" })
           }
           for (const path of ["/api/v1/roles/abc", "/api/v1/roles/0", "/api/v1/roles/-1", "/api/v1/roles/1e3"]) {
-            const response = yield* raw("PATCH", path, boss.token, JSON.stringify({ name: "x" }))
+            const response = yield* rawRequest("PATCH", path, { token: boss.token, body: JSON.stringify({ name: "x" }) })
             expect({ path, status: response.status }).toEqual({ path, status: 400 })
           }
           expect(yield* snapshot).toEqual(before)
@@ -586,7 +516,7 @@ for (const backend of backends) {
   })
 
   describe(`the last administrator on ${backend.name}`, () => {
-    layer(Suite(backend), { excludeTestServices: true })((it) => {
+    layer(TestServerWithDatabaseLive(backend), { excludeTestServices: true })((it) => {
       it.effect("the only administrator keeps the Admin role and its ADMINISTRATOR; with a second one, revoking works", () =>
         Effect.gen(function* () {
           const boss = yield* owner

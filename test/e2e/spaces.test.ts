@@ -2,99 +2,29 @@
 // layout, permission overrides and what they hide, the role hierarchy on overrides, limits, the audit
 // entries and events every change leaves, and every bad input, on SQLite and (when configured)
 // PostgreSQL.
-import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import * as Roles from "../../src/protocol/api/roles.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
 import type { Endpoint } from "../../src/protocol/endpoint.js"
-import { fillPath } from "../../src/protocol/endpoint.js"
 import type { CategoryId, FeedId, RoleId, RoomId, UserId } from "../../src/protocol/ids.js"
-import { parseJson, stringifyJson } from "../../src/protocol/json.js"
+import { stringifyJson } from "../../src/protocol/json.js"
 import { Permission, type PermissionSet } from "../../src/protocol/permissions.js"
-import { VoxConfig } from "../../src/runtime/config/VoxConfig.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
 import { backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+import { auditEntries, countRows, eventsOfType, withSuiteDatabase } from "../support/db.js"
+import { rawEndpointRequest } from "../support/http.js"
+import { newUser, owner, TestServerLive, uniqueName } from "../support/server.js"
 
 /** @everyone is the first role of every server (migration 0001). */
 const EVERYONE = 1 as RoleId
-const PASSWORD = "correct horse battery"
 const bits = (n: bigint) => n as PermissionSet
 const none = bits(0n)
 
-/** The owner: the first account of the suite's server. */
-const owner = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  const session = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
-    Effect.orElse(() => client.register({ username: "owner", password: PASSWORD }))
-  )
-  return { ...session, client: client.withToken(session.token) }
-})
-
-const member = (prefix: string) => Effect.flatMap(TestServer, ({ client }) => registered(client, uniqueName(prefix)))
-
-/** A request the typed SDK would refuse to encode (invalid bodies). */
-const raw = (token: string, endpoint: Endpoint, params: Record<string, unknown>, body?: unknown) =>
-  Effect.gen(function* () {
-    const { url } = yield* TestServer
-    return yield* Effect.promise(async () => {
-      const response = await fetch(url + fillPath(endpoint.path, params), {
-        method: endpoint.method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" })
-        },
-        ...(body === undefined ? {} : { body: typeof body === "string" ? body : stringifyJson(body as never) })
-      })
-      const text = await response.text()
-      const parsed = text === "" ? undefined : parseJson(text)
-      return { status: response.status, body: (parsed?.ok ? parsed.value : text) as any }
-    })
-  })
-
-/** Runs `f` on a connection of its own to the suite's database. */
-const db = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
-  Effect.gen(function* () {
-    const { settings } = yield* TestServer
-    return yield* Effect.flatMap(SqlClient.SqlClient, f).pipe(
-      Effect.provide(DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings)))),
-      Effect.scoped,
-      Effect.orDie
-    )
-  })
-
-interface AuditRow {
-  readonly event_type: string
-  readonly actor_id: number | null
-  readonly target_id: number | null
-  readonly metadata: any
-}
-
 /** Audit entries of these types, oldest first. */
-const auditOf = (types: ReadonlyArray<string>) =>
-  db((sql) =>
-    sql<{ event_type: string; actor_id: unknown; target_id: unknown; metadata: string }>`
-      SELECT event_type, actor_id, target_id, metadata FROM audit_log WHERE ${sql.in("event_type", types)}
-      ORDER BY id`
-  ).pipe(Effect.map((rows) =>
-    rows.map((r): AuditRow => ({
-      event_type: r.event_type,
-      actor_id: r.actor_id === null ? null : Number(r.actor_id),
-      target_id: r.target_id === null ? null : Number(r.target_id),
-      metadata: (parseJson(r.metadata) as { ok: true; value: unknown }).value
-    }))
-  ))
+const auditOf = (types: ReadonlyArray<string>) => withSuiteDatabase(auditEntries((sql) => sql.in("event_type", types)))
 
 /** Gateway events of one type in the event log, oldest first. */
-const eventsOf = (type: string) =>
-  db((sql) => sql<{ payload: string; audience: string }>`SELECT payload, audience FROM event_log WHERE type = ${type} ORDER BY id`)
-    .pipe(Effect.map((rows) =>
-      rows.map((r) => ({
-        payload: (parseJson(r.payload) as { ok: true; value: any }).value,
-        audience: (parseJson(r.audience) as { ok: true; value: any }).value
-      }))
-    ))
+const eventsOf = (type: string) => withSuiteDatabase(eventsOfType(type))
 
 const feedIds = (layout: Spaces.Layout) => layout.feeds.map((f) => f.feed_id)
 const roomIds = (layout: Spaces.Layout) => layout.rooms.map((r) => r.room_id)
@@ -106,7 +36,7 @@ for (const backend of backends) {
         Effect.gen(function* () {
           const boss = yield* owner
           const c = boss.client
-          const plain = yield* member("plain")
+          const plain = yield* newUser("plain")
 
           // Categories default to the end of the list; an explicit position is kept.
           const first = yield* c.call(Spaces.createCategory, { body: { name: "Text" } })
@@ -275,9 +205,9 @@ for (const backend of backends) {
         Effect.gen(function* () {
           const boss = yield* owner
           const c = boss.client
-          const alice = yield* member("alice")
-          const bob = yield* member("bob")
-          const carol = yield* member("carol")
+          const alice = yield* newUser("alice")
+          const bob = yield* newUser("bob")
+          const carol = yield* newUser("carol")
           const feed = yield* c.call(Spaces.createFeed, { body: { name: uniqueName("secret"), type: "text" } })
           const room = yield* c.call(Spaces.createRoom, { body: { name: uniqueName("backroom"), type: "voice" } })
           const params = { feed_id: feed.feed_id, target_type: "role" as const, target_id: EVERYONE }
@@ -360,17 +290,17 @@ for (const backend of backends) {
 
           // Deleting the feed takes its overrides with it.
           yield* c.call(Spaces.deleteFeed, { params: { feed_id: feed.feed_id } })
-          const left = yield* db((sql) =>
-            sql<{ n: unknown }>`SELECT COUNT(*) AS n FROM permission_overrides WHERE space_type = 'feed' AND space_id = ${feed.feed_id}`)
-          expect(Number(left[0]!.n)).toBe(0)
+          const left = yield* withSuiteDatabase(
+            countRows("permission_overrides", (sql) => sql`space_type = 'feed' AND space_id = ${feed.feed_id}`))
+          expect(left).toBe(0)
         }))
 
       it.effect("initial overrides on create; the role hierarchy and held permissions bound who sets them", () =>
         Effect.gen(function* () {
           const { client: c } = yield* owner
-          const mod = yield* member("mod")
-          const builder = yield* member("builder")
-          const victim = yield* member("victim")
+          const mod = yield* newUser("mod")
+          const builder = yield* newUser("builder")
+          const victim = yield* newUser("victim")
 
           const modRole = yield* c.call(Roles.createRole, {
             body: { name: uniqueName("mods"), position: 10, permissions: bits(Permission.MANAGE_ROLES | Permission.MANAGE_SPACES) }
@@ -525,9 +455,13 @@ for (const backend of backends) {
           }))).toBe("SPACE_NOT_FOUND")
 
           // Bad paths are 400, not 404: ids are decimal uint32, targets `role` or `user`.
-          const badPath = yield* raw(token, Spaces.setFeedOverride, { feed_id: feed.feed_id, target_type: "bot", target_id: 1 }, body)
+          const badPath = yield* rawEndpointRequest(
+            Spaces.setFeedOverride,
+            { feed_id: feed.feed_id, target_type: "bot", target_id: 1 },
+            { token, body }
+          )
           expect(badPath).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } })
-          const badId = yield* raw(token, Spaces.getFeed, { feed_id: "0x10" })
+          const badId = yield* rawEndpointRequest(Spaces.getFeed, { feed_id: "0x10" }, { token })
           expect(badId).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } })
 
           expect(yield* c.call(Spaces.getLayout)).toEqual(before)
@@ -543,7 +477,7 @@ for (const backend of backends) {
           const eventsBefore = (yield* eventsOf("FEED_CREATE")).length
 
           const invalid = (endpoint: Endpoint, params: Record<string, unknown>, body: unknown) =>
-            Effect.map(raw(token, endpoint, params, body), (r) => {
+            Effect.map(rawEndpointRequest(endpoint, params, { token, body }), (r) => {
               expect(r.status, stringifyJson(body as never)).toBe(400)
               expect(r.body.error.code).toBe("INVALID_BODY")
             })
@@ -597,16 +531,11 @@ for (const backend of backends) {
       it.effect("creating beyond max_feeds, max_rooms or max_categories is LIMIT_REACHED", () =>
         Effect.gen(function* () {
           const { client: c } = yield* owner
-          const counts = yield* db((sql) =>
-            Effect.all([
-              sql<{ n: unknown }>`SELECT COUNT(*) AS n FROM feeds`,
-              sql<{ n: unknown }>`SELECT COUNT(*) AS n FROM rooms`,
-              sql<{ n: unknown }>`SELECT COUNT(*) AS n FROM categories`
-            ]))
-          const [feeds, rooms, categories] = counts.map((rows) => Number(rows[0]!.n))
+          const [feeds, rooms, categories] = yield* withSuiteDatabase(
+            Effect.all([countRows("feeds"), countRows("rooms"), countRows("categories")]))
           // The stored limits table is what PATCH /server/limits writes; set it directly here.
-          const limits = { max_feeds: feeds! + 1, max_rooms: rooms! + 1, max_categories: categories! + 1 }
-          yield* db((sql) =>
+          const limits = { max_feeds: feeds + 1, max_rooms: rooms + 1, max_categories: categories + 1 }
+          yield* withSuiteDatabase((sql) =>
             Effect.forEach(Object.entries(limits), ([name, value]) =>
               sql`INSERT INTO server_limits (name, value) VALUES (${name}, ${value})`, { discard: true }))
 
@@ -626,7 +555,7 @@ for (const backend of backends) {
           // Deleting one makes room again.
           yield* c.call(Spaces.deleteFeed, { params: { feed_id: layout.feeds.at(-1)!.feed_id } })
           yield* c.call(Spaces.createFeed, { body: { name: "one more", type: "text" } })
-          yield* db((sql) => sql`DELETE FROM server_limits`)
+          yield* withSuiteDatabase((sql) => sql`DELETE FROM server_limits`)
         }))
     })
   })

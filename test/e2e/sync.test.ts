@@ -9,6 +9,7 @@ import * as Spaces from "../../src/protocol/api/spaces.js"
 import * as Sync from "../../src/protocol/api/sync.js"
 import { Permission } from "../../src/protocol/permissions.js"
 import { backends } from "../support/backends.js"
+import { rawRequest } from "../support/http.js"
 import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
 for (const backend of backends) {
@@ -74,13 +75,10 @@ for (const backend of backends) {
             body: { since_timestamp: Date.now() / 1000 - 2 * 3600, categories: ["members"] }
           })
           expect(old).toMatchObject({ events: [], full_refetch: true })
-          const { url } = yield* TestServer
-          const bad = yield* Effect.promise(() =>
-            fetch(url + Sync.sync.path, {
-              method: "POST",
-              headers: { authorization: `Bearer ${someone.token}`, "content-type": "application/json" },
-              body: JSON.stringify({ since_timestamp: -1, categories: [] })
-            }).then(async (r) => ({ status: r.status, body: await r.json() as { error: { code: string } } })))
+          const bad = yield* rawRequest("POST", Sync.sync.path, {
+            token: someone.token,
+            body: JSON.stringify({ since_timestamp: -1, categories: [] })
+          })
           expect(bad).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } })
         }))
     })

@@ -35,10 +35,30 @@ export const TestServerLive = (backend: Backend, overrides: VoxConfigFile = {}) 
     })
   ).pipe(Layer.orDie)
 
+/** The password of every account a suite registers unless it says otherwise. */
+export const PASSWORD = "correct horse battery"
+
 let counter = 0
 /** A username no other test in this process uses. */
 export const uniqueName = (prefix: string) => `${prefix}_${process.pid % 10000}_${++counter}`
 
 /** Registers a user and returns a client acting as them. */
-export const registered = (client: VoxClient, username: string, password = "correct horse battery") =>
+export const registered = (client: VoxClient, username: string, password = PASSWORD) =>
   Effect.map(client.register({ username, password }), (r) => ({ ...r, client: client.withToken(r.token), password }))
+
+/** Acting as the owner: the server's first account, "owner", registered by whichever test needs it first. */
+export const owner = Effect.gen(function* () {
+  const { client } = yield* TestServer
+  const login = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
+    Effect.catchTag("AuthFailed", () => client.register({ username: "owner", password: PASSWORD }))
+  )
+  return { user_id: login.user_id, token: login.token, client: client.withToken(login.token) }
+})
+
+/** Registers a fresh user named after `prefix`, with a client acting as them. */
+export const newUser = (prefix: string) =>
+  Effect.gen(function* () {
+    const { client } = yield* TestServer
+    const username = uniqueName(prefix)
+    return { ...(yield* registered(client, username)), username }
+  })

@@ -3,8 +3,11 @@
 import type { Endpoint } from "../endpoint.js"
 import * as Audit from "./audit.js"
 import * as Auth from "./auth.js"
+import * as Embeds from "./embeds.js"
+import * as Files from "./files.js"
 import * as Invites from "./invites.js"
 import * as Members from "./members.js"
+import * as Messages from "./messages.js"
 import * as Ops from "./ops.js"
 import * as Roles from "./roles.js"
 import * as Server from "./server.js"
@@ -15,5 +18,5 @@ import * as Users from "./users.js"
 const isEndpoint = (value: unknown): value is Endpoint =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
 
-export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync]
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Files, Embeds]
   .flatMap((module) => Object.values(module).filter(isEndpoint))

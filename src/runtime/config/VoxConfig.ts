@@ -4,6 +4,7 @@ import { Config, ConfigError, ConfigProvider, Context, Duration, Effect, Layer, 
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
+import { DEFAULT_ALLOWED_TYPES, MEDIA_TYPE_PATTERN } from "../files/detect.js"
 
 /**
  * The snowflake worker id of the `vox admin` tools. They may run beside a live server on the same
@@ -76,6 +77,40 @@ const voxConfig = Config.all({
      */
     retention: Config.duration("retention").pipe(Config.withDefault(Duration.days(7)))
   }).pipe(Config.nested("events")),
+  files: Config.all({
+    /** A cap in bytes on uploads, below the server limit `max_attachment_size_mb` (the smaller wins). */
+    maxBytes: Config.option(positiveInt("maxBytes")),
+    /** Types, as detected from a file's bytes, that may be uploaded: `image/png`, or `image/*` for a family. */
+    allowedTypes: Config.array(
+      Config.string().pipe(Config.validate({
+        message: "Expected a media type such as image/png or image/*",
+        validation: (t) => MEDIA_TYPE_PATTERN.test(t)
+      })),
+      "allowedTypes"
+    ).pipe(Config.withDefault(DEFAULT_ALLOWED_TYPES))
+  }).pipe(Config.nested("files")),
+  embeds: Config.all({
+    /**
+     * Let link previews (POST /api/v1/embeds/resolve) fetch loopback, private, link-local and other
+     * non-public addresses, on any port. Off: the server cannot be used to probe its own network.
+     */
+    allowPrivateAddresses: Config.boolean("allowPrivateAddresses").pipe(Config.withDefault(false)),
+    /** Exact `host:port` pairs exempt from the address and port checks (a trusted internal site, tests). */
+    allowHosts: Config.array(
+      Config.string().pipe(
+        Config.validate({
+          message: "Expected host:port entries, such as wiki.internal:8080 or [fd00::1]:443",
+          validation: (entry) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/.test(entry)
+        }),
+        Config.map((entry) => entry.toLowerCase())
+      ),
+      "allowHosts"
+    ).pipe(Config.withDefault([] as ReadonlyArray<string>)),
+    /** The whole resolution, redirects included. */
+    timeout: Config.duration("timeout").pipe(Config.withDefault(Duration.seconds(5))),
+    /** Bytes of a page read for its metadata; the rest is never downloaded. */
+    maxBytes: positiveInt("maxBytes").pipe(Config.withDefault(1024 * 1024))
+  }).pipe(Config.nested("embeds")),
   cluster: Config.all({
     entityMaxIdleTime: Config.duration("entityMaxIdleTime").pipe(Config.withDefault(Duration.minutes(5))),
     entityTerminationTimeout: Config.duration("entityTerminationTimeout").pipe(
@@ -101,6 +136,8 @@ export type VoxConfigFile = DeepPartial<{
   server: { name: string; workerId: number }
   auth: { sessionTtl: string; registration: RegistrationMode }
   events: { retention: string }
+  files: { maxBytes: number; allowedTypes: ReadonlyArray<string> }
+  embeds: { allowPrivateAddresses: boolean; allowHosts: ReadonlyArray<string>; timeout: string; maxBytes: number }
   cluster: { entityMaxIdleTime: string; entityTerminationTimeout: string }
   log: { level: "trace" | "debug" | "info" | "warning" | "error" | "none" }
 }>

@@ -9,11 +9,14 @@ import { VoxConfig } from "../config/VoxConfig.js"
 import { errorResponse } from "./respond.js"
 import { auditRoutes } from "./routes/audit.js"
 import { authRoutes } from "./routes/auth.js"
+import { embedsRoutes } from "./routes/embeds.js"
+import { filesRoutes } from "./routes/files.js"
 import { invitesRoutes } from "./routes/invites.js"
 import { membersRoutes } from "./routes/members.js"
 import { messagesRoutes } from "./routes/messages.js"
 import { opsRoutes } from "./routes/ops.js"
 import { rolesRoutes } from "./routes/roles.js"
+import { searchRoutes } from "./routes/search.js"
 import { serverRoutes } from "./routes/server.js"
 import { spacesRoutes } from "./routes/spaces.js"
 import { userRoutes } from "./routes/users.js"
@@ -28,7 +31,10 @@ export const router = HttpRouter.empty.pipe(
   membersRoutes,
   invitesRoutes,
   auditRoutes,
-  messagesRoutes
+  messagesRoutes,
+  embedsRoutes,
+  searchRoutes,
+  filesRoutes
 )
 
 const app = router.pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(new RouteNotFound()))))

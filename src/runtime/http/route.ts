@@ -1,7 +1,7 @@
 // Binds a protocol endpoint to its handler: authenticate, decode the path, enforce the endpoint's
 // access (membership, permission on the server or in a feed or room) before anything else is read,
 // then decode query and body and encode the success, all with the endpoint's own schemas.
-import { HttpRouter, HttpServerRequest } from "@effect/platform"
+import { HttpRouter, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Schema } from "effect"
 import { COMMUNITY_ID, Community, type Membership } from "../../actors/community/Community.js"
 import type { Access, BodyOf, Endpoint, ParamsOf, QueryOf, SuccessOf } from "../../protocol/endpoint.js"
@@ -44,7 +44,29 @@ const authorize = (access: Exclude<Access, "public" | "account">, caller: Caller
     })
   })
 
+/** A handler that builds its own response: for endpoints whose body is not JSON (a file's bytes). */
+export type RawHandler<E extends Endpoint, Err, R> = (
+  input: HandlerInput<E>
+) => Effect.Effect<HttpServerResponse.HttpServerResponse, Err, R>
+
 export const route = <E extends Endpoint, Err, R>(endpoint: E, handler: Handler<E, Err, R>) =>
+  bind(endpoint, (input) =>
+    Effect.flatMap(handler(input), (success) => {
+      if (endpoint.status === 204) return Effect.succeed(noContent)
+      return Schema.encode(endpoint.success)(success).pipe(
+        Effect.orDie,
+        Effect.map((wire) => json(endpoint.status, wire))
+      )
+    }))
+
+/**
+ * Binds an endpoint whose response is not JSON: authentication, access and decoding as in `route`,
+ * then whatever response the handler builds.
+ */
+export const rawRoute = <E extends Endpoint, Err, R>(endpoint: E, handler: RawHandler<E, Err, R>) =>
+  bind(endpoint, handler)
+
+const bind = <E extends Endpoint, Err, R>(endpoint: E, handler: RawHandler<E, Err, R>) =>
   HttpRouter.route(endpoint.method)(
     endpoint.path as HttpRouter.PathInput,
     Effect.gen(function* () {
@@ -67,9 +89,6 @@ export const route = <E extends Endpoint, Err, R>(endpoint: E, handler: Handler<
       let run = handler({ params, query, body, meta: clientMeta(request) })
       if (member !== undefined) run = Effect.provideService(run, CurrentMember, member)
       if (caller !== undefined) run = Effect.provideService(run, CurrentCaller, caller)
-      const success = yield* (run as Effect.Effect<SuccessOf<E>, Err, Exclude<R, CurrentCaller | CurrentMember>>)
-      if (endpoint.status === 204) return noContent
-      const wire = yield* Schema.encode(endpoint.success)(success).pipe(Effect.orDie)
-      return json(endpoint.status, wire)
+      return yield* (run as Effect.Effect<HttpServerResponse.HttpServerResponse, Err, Exclude<R, CurrentCaller | CurrentMember>>)
     }).pipe(Effect.catchAllCause(failureResponse))
   )

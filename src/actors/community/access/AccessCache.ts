@@ -192,8 +192,13 @@ export const makeAccessCache = Effect.gen(function* () {
       /** A role (position, permissions), for hierarchy checks. */
       role: (roleId: number) => Option.fromNullable(snap.roles.get(roleId)),
       everyone: snap.everyone,
-      /** Every feed and room id that exists, as `feed:5` keys. */
-      spaceExists: (type: SpaceType, id: number) => snap.spaces.has(spaceKey(type, id))
+      spaceExists: (type: SpaceType, id: number) => snap.spaces.has(spaceKey(type, id)),
+      /** The ids of every feed or room, in id order. */
+      spaceIds: (type: SpaceType) =>
+        [...snap.spaces.keys()]
+          .filter((key) => key.startsWith(`${type}:`))
+          .map((key) => Number(key.slice(type.length + 1)))
+          .sort((a, b) => a - b)
     } as const
   }
 

@@ -47,6 +47,19 @@ export const accessHandlers = (ctx: CommunityContext) =>
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new UserNotFound()), onSome: Effect.succeed })),
         dieOnStorageError
       )),
+    SpacesWith: ({ payload }) =>
+      Rpc.fork(Effect.gen(function* () {
+        const view = yield* ctx.access.view
+        const member = yield* authorize(view, { user_id: payload.user_id }).pipe(
+          Effect.catchTag("SpaceNotFound", Effect.die)
+        )
+        const required = payload.permissions.reduce((acc, name) => acc | Permission[name], 0n)
+        return view.spaceIds(payload.space_type).filter((id) =>
+          Option.match(view.permissionsIn(member, { type: payload.space_type, id }), {
+            onNone: () => false,
+            onSome: (set) => has(set, required)
+          }))
+      }).pipe(dieOnStorageError)),
     Authorize: ({ payload }) =>
       Rpc.fork(Effect.flatMap(ctx.access.view, (view) => authorize(view, payload)).pipe(dieOnStorageError))
   } satisfies Entity.HandlersFrom<(typeof AccessRpcs)[number]>)

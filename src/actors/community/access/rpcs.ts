@@ -23,5 +23,18 @@ export const AccessRpcs = [
     },
     success: Membership,
     error: Schema.Union(Forbidden, Banned, SpaceNotFound)
+  }),
+  /**
+   * Every feed (or room) in which the user holds all of `permissions`, in id order: one question for
+   * what would otherwise be an Authorize per space (search, listings). Empty for a non-member.
+   */
+  Rpc.make("SpacesWith", {
+    payload: {
+      user_id: UserId,
+      space_type: SpaceType,
+      permissions: Schema.Array(Schema.Literal(...PERMISSION_NAMES))
+    },
+    success: Schema.Array(Schema.Number),
+    error: Schema.Union(Forbidden, Banned)
   })
 ] as const

@@ -1,50 +1,24 @@
 // SQL of the community's structure: categories, feeds, rooms and their permission overrides.
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import {
-  type Category,
-  type Feed,
+import type {
+  Category,
   FeedType,
-  type OverrideTargetType,
-  type PermissionOverride,
-  type Room,
+  OverrideTargetType,
+  PermissionOverride,
   RoomType,
-  type SpaceType
+  SpaceType
 } from "../../../protocol/api/spaces.js"
-import { CategoryId, FeedId, RoomId, TargetId } from "../../../protocol/ids.js"
+import { CategoryId, TargetId } from "../../../protocol/ids.js"
 import { type PermissionSet, PermissionSetFromString } from "../../../protocol/permissions.js"
-import { BoolColumn, decodeRows, IntColumn } from "../../../runtime/db/columns.js"
+import { decodeRows, IntColumn } from "../../../runtime/db/columns.js"
+import type { Columns, CreateOf, SpaceKind, SpaceOf } from "./SpaceKind.js"
 
 const CategoryRow = Schema.Struct({
-  id: Schema.compose(IntColumn, CategoryId),
+  category_id: Schema.compose(IntColumn, CategoryId),
   name: Schema.String,
   position: IntColumn
 })
-
-const ParentColumn = Schema.NullOr(Schema.compose(IntColumn, CategoryId))
-
-const FeedRow = Schema.Struct({
-  id: Schema.compose(IntColumn, FeedId),
-  name: Schema.String,
-  type: FeedType,
-  category_id: ParentColumn,
-  position: IntColumn,
-  topic: Schema.NullOr(Schema.String),
-  nsfw: BoolColumn,
-  slowmode_seconds: IntColumn
-})
-type FeedRow = typeof FeedRow.Type
-
-const RoomRow = Schema.Struct({
-  id: Schema.compose(IntColumn, RoomId),
-  name: Schema.String,
-  type: RoomType,
-  category_id: ParentColumn,
-  position: IntColumn,
-  user_limit: IntColumn,
-  bitrate: IntColumn
-})
-type RoomRow = typeof RoomRow.Type
 
 const OverrideRow = Schema.Struct({
   space_type: Schema.Literal("feed", "room"),
@@ -62,69 +36,33 @@ const MaxRow = Schema.Struct({ n: Schema.NullOr(IntColumn) })
 /** The highest position a default may take (the protocol's Position range). */
 const MAX_POSITION = 1_000_000
 
-/** A feed or room, and who an override is for. */
+/** A feed or room. */
 export interface SpaceRef {
   readonly type: SpaceType
   readonly id: number
 }
-export interface OverrideKey {
-  readonly space: SpaceRef
+// A type literal, not an interface, so that it passes as audit metadata as it is.
+/** One override's place: its feed or room, and the role or user it is for. */
+export type OverrideTarget = {
+  readonly space_type: SpaceType
+  readonly space_id: number
   readonly target_type: OverrideTargetType
   readonly target_id: number
 }
 
-export interface FeedInsert {
+/** Where a new space goes, and what every kind has. */
+export interface SpaceInsert {
   readonly name: string
-  readonly type: FeedType
+  readonly type: FeedType | RoomType
   readonly category_id: number | null
   readonly position: number
-  readonly topic: string | null
-  readonly nsfw: boolean
-  readonly slowmode_seconds: number
 }
-export interface RoomInsert {
-  readonly name: string
-  readonly type: RoomType
-  readonly category_id: number | null
-  readonly position: number
-  readonly user_limit: number
-  readonly bitrate: number
-}
-
-type Columns = Record<string, string | number | null>
-
-const toFeed = (row: FeedRow, overrides: ReadonlyArray<PermissionOverride>): Feed => ({
-  feed_id: row.id,
-  name: row.name,
-  type: row.type,
-  category_id: row.category_id,
-  position: row.position,
-  topic: row.topic,
-  nsfw: row.nsfw,
-  slowmode_seconds: row.slowmode_seconds,
-  permission_overrides: overrides
-})
-
-const toRoom = (row: RoomRow, overrides: ReadonlyArray<PermissionOverride>): Room => ({
-  room_id: row.id,
-  name: row.name,
-  type: row.type,
-  category_id: row.category_id,
-  position: row.position,
-  user_limit: row.user_limit,
-  bitrate: row.bitrate,
-  permission_overrides: overrides
-})
 
 export const makeSpaceRepo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
-  const countOf = (table: "categories" | "feeds" | "rooms") =>
-    (table === "categories"
-      ? sql`SELECT COUNT(*) AS n FROM categories`
-      : table === "feeds"
-      ? sql`SELECT COUNT(*) AS n FROM feeds`
-      : sql`SELECT COUNT(*) AS n FROM rooms`).pipe(
+  const countOf = (table: "categories" | SpaceKind<SpaceType>["table"]) =>
+    sql`SELECT COUNT(*) AS n FROM ${sql.literal(table)}`.pipe(
       Effect.flatMap(decodeRows(CountRow)),
       Effect.map((rows) => rows[0]?.n ?? 0)
     )
@@ -132,15 +70,12 @@ export const makeSpaceRepo = Effect.gen(function* () {
   const nextOf = (rows: ReadonlyArray<unknown>) =>
     Effect.map(decodeRows(MaxRow)(rows), (r) => Math.min((r[0]?.n ?? -1) + 1, MAX_POSITION))
 
-  /** One past the last position among categories, or among the feeds or rooms of one category. */
-  const nextPosition = (table: "categories" | "feeds" | "rooms", categoryId: number | null) => {
+  const nextCategoryPosition = Effect.flatMap(sql`SELECT MAX(position) AS n FROM categories`, nextOf)
+
+  /** One past the last position among the feeds, or the rooms, of one category. */
+  const nextSpacePosition = <T extends SpaceType>(kind: SpaceKind<T>, categoryId: number | null) => {
     const parent = categoryId === null ? sql`category_id IS NULL` : sql`category_id = ${categoryId}`
-    const query = table === "categories"
-      ? sql`SELECT MAX(position) AS n FROM categories`
-      : table === "feeds"
-      ? sql`SELECT MAX(position) AS n FROM feeds WHERE ${parent}`
-      : sql`SELECT MAX(position) AS n FROM rooms WHERE ${parent}`
-    return Effect.flatMap(query, nextOf)
+    return Effect.flatMap(sql`SELECT MAX(position) AS n FROM ${sql.literal(kind.table)} WHERE ${parent}`, nextOf)
   }
 
   // --- overrides ---------------------------------------------------------------------------------
@@ -175,22 +110,22 @@ export const makeSpaceRepo = Effect.gen(function* () {
         deny: r.deny_bits
       })))
 
-  const setOverride = (key: OverrideKey, allow: PermissionSet, deny: PermissionSet) =>
+  const setOverride = (target: OverrideTarget, allow: PermissionSet, deny: PermissionSet) =>
     sql`INSERT INTO permission_overrides ${sql.insert({
-      space_type: key.space.type,
-      space_id: key.space.id,
-      target_type: key.target_type,
-      target_id: key.target_id,
+      space_type: target.space_type,
+      space_id: target.space_id,
+      target_type: target.target_type,
+      target_id: target.target_id,
       allow_bits: allow.toString(),
       deny_bits: deny.toString()
     })} ON CONFLICT (space_type, space_id, target_type, target_id)
       DO UPDATE SET allow_bits = excluded.allow_bits, deny_bits = excluded.deny_bits`
 
   /** Removes one override; true when there was one. */
-  const removeOverride = (key: OverrideKey) =>
+  const removeOverride = (target: OverrideTarget) =>
     Effect.gen(function* () {
-      const where = sql`space_type = ${key.space.type} AND space_id = ${key.space.id}
-        AND target_type = ${key.target_type} AND target_id = ${key.target_id}`
+      const where = sql`space_type = ${target.space_type} AND space_id = ${target.space_id}
+        AND target_type = ${target.target_type} AND target_id = ${target.target_id}`
       const found = yield* sql`SELECT COUNT(*) AS n FROM permission_overrides WHERE ${where}`.pipe(
         Effect.flatMap(decodeRows(CountRow))
       )
@@ -204,20 +139,14 @@ export const makeSpaceRepo = Effect.gen(function* () {
 
   // --- categories --------------------------------------------------------------------------------
 
-  const categories = sql`SELECT id, name, position FROM categories ORDER BY position, id`.pipe(
-    Effect.flatMap(decodeRows(CategoryRow)),
-    Effect.map((rows) => rows.map((r): Category => ({ category_id: r.id, name: r.name, position: r.position })))
+  const categories = sql`SELECT id AS category_id, name, position FROM categories ORDER BY position, id`.pipe(
+    Effect.flatMap(decodeRows(CategoryRow))
   )
 
   const findCategory = (id: number) =>
-    sql`SELECT id, name, position FROM categories WHERE id = ${id}`.pipe(
+    sql`SELECT id AS category_id, name, position FROM categories WHERE id = ${id}`.pipe(
       Effect.flatMap(decodeRows(CategoryRow)),
-      Effect.map((rows) =>
-        Option.map(Option.fromNullable(rows[0]), (r): Category => ({
-          category_id: r.id,
-          name: r.name,
-          position: r.position
-        })))
+      Effect.map((rows): Option.Option<Category> => Option.fromNullable(rows[0]))
     )
 
   const insertCategory = (input: { readonly name: string; readonly position: number }) =>
@@ -229,97 +158,56 @@ export const makeSpaceRepo = Effect.gen(function* () {
 
   const deleteCategory = (id: number) => sql`DELETE FROM categories WHERE id = ${id}`
 
-  // --- feeds -------------------------------------------------------------------------------------
+  // --- feeds and rooms ---------------------------------------------------------------------------
 
-  const feedColumns = sql`id, name, type, category_id, position, topic, nsfw, slowmode_seconds`
+  const selectFrom = <T extends SpaceType>(kind: SpaceKind<T>) =>
+    sql`SELECT ${sql.literal(kind.columns)} FROM ${sql.literal(kind.table)}`
 
-  const feeds = Effect.gen(function* () {
-    const rows = yield* sql`SELECT ${feedColumns} FROM feeds ORDER BY position, id`.pipe(
-      Effect.flatMap(decodeRows(FeedRow))
-    )
-    const overrides = yield* overridesBySpace
-    return rows.map((r) => toFeed(r, overrides.get(`feed:${r.id}`) ?? []))
-  })
-
-  const findFeed = (id: number) =>
+  const spaces = <T extends SpaceType>(kind: SpaceKind<T>) =>
     Effect.gen(function* () {
-      const rows = yield* sql`SELECT ${feedColumns} FROM feeds WHERE id = ${id}`.pipe(
-        Effect.flatMap(decodeRows(FeedRow))
-      )
-      const row = rows[0]
-      if (row === undefined) return Option.none<Feed>()
-      return Option.some(toFeed(row, yield* overridesOf({ type: "feed", id })))
+      const rows = yield* Effect.flatMap(sql`${selectFrom(kind)} ORDER BY position, id`, kind.decode)
+      const overrides = yield* overridesBySpace
+      return rows.map((row) => kind.toWire(row, overrides.get(`${kind.type}:${kind.idOf(row)}`) ?? []))
     })
 
-  /** Ids of the feeds in a category. */
-  const feedsIn = (categoryId: number) =>
-    sql`SELECT id FROM feeds WHERE category_id = ${categoryId} ORDER BY id`.pipe(
+  const findSpace = <T extends SpaceType>(kind: SpaceKind<T>, id: number) =>
+    Effect.gen(function* () {
+      const rows = yield* Effect.flatMap(sql`${selectFrom(kind)} WHERE id = ${id}`, kind.decode)
+      const row = rows[0]
+      if (row === undefined) return Option.none<SpaceOf<T>>()
+      return Option.some(kind.toWire(row, yield* overridesOf({ type: kind.type, id })))
+    })
+
+  /** Ids of the feeds, or the rooms, in a category. */
+  const spaceIdsIn = <T extends SpaceType>(kind: SpaceKind<T>, categoryId: number) =>
+    sql`SELECT id FROM ${sql.literal(kind.table)} WHERE category_id = ${categoryId} ORDER BY id`.pipe(
       Effect.flatMap(decodeRows(IdRow)),
       Effect.map((rows) => rows.map((r) => r.id))
     )
 
-  const insertFeed = (input: FeedInsert) =>
-    sql`INSERT INTO feeds ${sql.insert({
-      name: input.name,
-      type: input.type,
-      category_id: input.category_id,
-      position: input.position,
-      topic: input.topic,
-      nsfw: input.nsfw ? 1 : 0,
-      slowmode_seconds: input.slowmode_seconds,
+  const insertSpace = <T extends SpaceType>(kind: SpaceKind<T>, common: SpaceInsert, input: CreateOf<T>) =>
+    sql`INSERT INTO ${sql.literal(kind.table)} ${sql.insert({
+      ...common,
+      ...kind.insertColumns(input),
       created_at: Date.now()
     })} RETURNING id`.pipe(Effect.flatMap(decodeRows(IdRow)), Effect.map((rows) => rows[0]!.id))
 
-  const updateFeed = (id: number, set: Columns) =>
-    Object.keys(set).length === 0 ? Effect.void : sql`UPDATE feeds SET ${sql.update(set)} WHERE id = ${id}`
+  const updateSpace = <T extends SpaceType>(kind: SpaceKind<T>, id: number, set: Columns) =>
+    Object.keys(set).length === 0
+      ? Effect.void
+      : sql`UPDATE ${sql.literal(kind.table)} SET ${sql.update(set)} WHERE id = ${id}`
 
-  // An invite that pointed at the feed stays valid: it just no longer opens a feed.
-  const deleteFeed = (id: number) =>
-    Effect.zipRight(sql`UPDATE invites SET feed_id = NULL WHERE feed_id = ${id}`, sql`DELETE FROM feeds WHERE id = ${id}`)
-
-  // --- rooms -------------------------------------------------------------------------------------
-
-  const roomColumns = sql`id, name, type, category_id, position, user_limit, bitrate`
-
-  const rooms = Effect.gen(function* () {
-    const rows = yield* sql`SELECT ${roomColumns} FROM rooms ORDER BY position, id`.pipe(
-      Effect.flatMap(decodeRows(RoomRow))
-    )
-    const overrides = yield* overridesBySpace
-    return rows.map((r) => toRoom(r, overrides.get(`room:${r.id}`) ?? []))
-  })
-
-  const findRoom = (id: number) =>
+  const deleteSpace = <T extends SpaceType>(kind: SpaceKind<T>, id: number) =>
     Effect.gen(function* () {
-      const rows = yield* sql`SELECT ${roomColumns} FROM rooms WHERE id = ${id}`.pipe(
-        Effect.flatMap(decodeRows(RoomRow))
-      )
-      const row = rows[0]
-      if (row === undefined) return Option.none<Room>()
-      return Option.some(toRoom(row, yield* overridesOf({ type: "room", id })))
+      if (kind.type === "feed") {
+        // An invite that pointed at the feed stays valid: it just no longer opens a feed (invites.feed_id
+        // has no foreign key to do it).
+        yield* sql`UPDATE invites SET feed_id = NULL WHERE feed_id = ${id}`
+        // "Delete a feed and all its messages" (reference channels.md); reactions and pins cascade.
+        yield* sql`DELETE FROM messages WHERE feed_id = ${id}`
+      }
+      yield* sql`DELETE FROM ${sql.literal(kind.table)} WHERE id = ${id}`
     })
-
-  const roomsIn = (categoryId: number) =>
-    sql`SELECT id FROM rooms WHERE category_id = ${categoryId} ORDER BY id`.pipe(
-      Effect.flatMap(decodeRows(IdRow)),
-      Effect.map((rows) => rows.map((r) => r.id))
-    )
-
-  const insertRoom = (input: RoomInsert) =>
-    sql`INSERT INTO rooms ${sql.insert({
-      name: input.name,
-      type: input.type,
-      category_id: input.category_id,
-      position: input.position,
-      user_limit: input.user_limit,
-      bitrate: input.bitrate,
-      created_at: Date.now()
-    })} RETURNING id`.pipe(Effect.flatMap(decodeRows(IdRow)), Effect.map((rows) => rows[0]!.id))
-
-  const updateRoom = (id: number, set: Columns) =>
-    Object.keys(set).length === 0 ? Effect.void : sql`UPDATE rooms SET ${sql.update(set)} WHERE id = ${id}`
-
-  const deleteRoom = (id: number) => sql`DELETE FROM rooms WHERE id = ${id}`
 
   /** Moves every feed and room of a category to the top level (what deleting it does to them). */
   const uncategorize = (categoryId: number) =>
@@ -330,7 +218,8 @@ export const makeSpaceRepo = Effect.gen(function* () {
 
   return {
     countOf,
-    nextPosition,
+    nextCategoryPosition,
+    nextSpacePosition,
     overridesOf,
     setOverride,
     removeOverride,
@@ -340,18 +229,12 @@ export const makeSpaceRepo = Effect.gen(function* () {
     insertCategory,
     updateCategory,
     deleteCategory,
-    feeds,
-    findFeed,
-    feedsIn,
-    insertFeed,
-    updateFeed,
-    deleteFeed,
-    rooms,
-    findRoom,
-    roomsIn,
-    insertRoom,
-    updateRoom,
-    deleteRoom,
+    spaces,
+    findSpace,
+    spaceIdsIn,
+    insertSpace,
+    updateSpace,
+    deleteSpace,
     uncategorize
   } as const
 })

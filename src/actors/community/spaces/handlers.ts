@@ -24,7 +24,8 @@ import type { CommunityContext, Tx } from "../CommunityTx.js"
 import { requireOutranks } from "../hierarchy.js"
 import { readLimits } from "../limits/limits.js"
 import type { SpaceRpcs } from "./rpcs.js"
-import { makeSpaceRepo } from "./SpaceRepo.js"
+import { type Columns, type CreateOf, Feeds, type PatchOf, Rooms, type SpaceKind, type SpaceOf } from "./SpaceKind.js"
+import { makeSpaceRepo, type OverrideTarget } from "./SpaceRepo.js"
 
 const server: Audience = { _tag: "server" }
 
@@ -34,6 +35,18 @@ const spaceAudience = (type: SpaceType, id: number): Audience => ({
   space_type: type,
   space_id: id,
   permission: Permission.VIEW_SPACE
+})
+
+/** `{ feed_id }` / `{ room_id }`, heading a space's audit metadata. */
+const auditRef = <T extends SpaceType>(kind: SpaceKind<T>, space: SpaceOf<T>): Record<string, unknown> =>
+  kind.ref(space)
+
+/** Only the override's own fields: its event and audit entry carry no more. */
+const targetOf = (payload: OverrideTarget): OverrideTarget => ({
+  space_type: payload.space_type,
+  space_id: payload.space_id,
+  target_type: payload.target_type,
+  target_id: payload.target_id
 })
 
 const notMember = () => new Forbidden({ message: "You are not a member of this server." })
@@ -85,25 +98,34 @@ export const spaceHandlers = (ctx: CommunityContext) =>
         onSome: Effect.succeed
       }))
 
-    const requireFeed = (id: number) =>
-      Effect.flatMap(repo.findFeed(id), Option.match({
-        onNone: () => Effect.fail(new SpaceNotFound({ message: "Feed not found." })),
-        onSome: Effect.succeed
-      }))
+    /**
+     * May the caller write (or, without `allow`, remove) this override? Asked inside the write, of
+     * the feed or room and the target as that transaction sees them.
+     */
+    const authorizeOverride = (payload: OverrideTarget & { readonly actor: UserId }, allow: PermissionSet | undefined) =>
+      Effect.gen(function* () {
+        const view = yield* ctx.access.fresh
+        if (!view.spaceExists(payload.space_type, payload.space_id)) return yield* new SpaceNotFound()
+        const actor = yield* actorIn(view, payload.actor)
+        yield* checkOverride(view, actor, { target_type: payload.target_type, target_id: payload.target_id, allow })
+      })
 
-    const requireRoom = (id: number) =>
-      Effect.flatMap(repo.findRoom(id), Option.match({
-        onNone: () => Effect.fail(new SpaceNotFound({ message: "Room not found." })),
+    const requireSpace = <T extends SpaceType>(kind: SpaceKind<T>, id: number) =>
+      Effect.flatMap(repo.findSpace(kind, id), Option.match({
+        onNone: () => Effect.fail(new SpaceNotFound({ message: `${kind.noun} not found.` })),
         onSome: Effect.succeed
       }))
 
     /** Fails LIMIT_REACHED when one more would exceed the limit in force. */
-    const requireBelowLimit = (limit: "max_feeds" | "max_rooms" | "max_categories", what: string) =>
+    const requireBelowLimit = (
+      limit: "max_categories" | SpaceKind<SpaceType>["limit"],
+      table: "categories" | SpaceKind<SpaceType>["table"]
+    ) =>
       Effect.gen(function* () {
         const max = (yield* readLimits)[limit]
-        const n = yield* repo.countOf(limit === "max_feeds" ? "feeds" : limit === "max_rooms" ? "rooms" : "categories")
+        const n = yield* repo.countOf(table)
         if (n >= max) {
-          return yield* new LimitReached({ limit, max, message: `This server already has its maximum of ${max} ${what}.` })
+          return yield* new LimitReached({ limit, max, message: `This server already has its maximum of ${max} ${table}.` })
         }
       })
 
@@ -124,25 +146,94 @@ export const spaceHandlers = (ctx: CommunityContext) =>
         for (const o of overrides) yield* checkOverride(view, actor, o)
       })
 
-    /** Emits the update of every feed and room given, as they are now. */
-    const announceMoved = (
-      tx: Tx,
-      feedIds: ReadonlyArray<number>,
-      roomIds: ReadonlyArray<number>
-    ) =>
+    /** Emits the update of every feed (or room) given, as it is now. */
+    const announceMoved = <T extends SpaceType>(tx: Tx, kind: SpaceKind<T>, ids: ReadonlyArray<number>) =>
+      Effect.forEach(ids, (id) =>
+        Effect.flatMap(Effect.orDie(requireSpace(kind, id)), (space) =>
+          tx.emit(kind.updated, space, spaceAudience(kind.type, id))), { discard: true })
+
+    const createSpace = <T extends SpaceType>(kind: SpaceKind<T>, actorId: UserId, input: CreateOf<T>) =>
+      ctx.write((tx) =>
+        Effect.gen(function* () {
+          const view = yield* ctx.access.fresh
+          const actor = yield* actorIn(view, actorId)
+          const categoryId = input.category_id ?? null
+          if (categoryId !== null) yield* requireCategory(categoryId)
+          const overrides = input.permission_overrides ?? []
+          yield* checkInitialOverrides(view, actor, overrides)
+          yield* requireBelowLimit(kind.limit, kind.table)
+          const position = input.position ?? (yield* repo.nextSpacePosition(kind, categoryId))
+          const common = { name: input.name, type: input.type, category_id: categoryId, position }
+          const id = yield* repo.insertSpace(kind, common, input)
+          for (const o of overrides) {
+            const target = { space_type: kind.type, space_id: id, target_type: o.target_type, target_id: o.target_id }
+            yield* repo.setOverride(target, o.allow, o.deny)
+          }
+          const space = yield* Effect.orDie(requireSpace(kind, id))
+          yield* tx.emit(kind.created, space, spaceAudience(kind.type, id))
+          yield* tx.audit({
+            event_type: `${kind.type}.create`,
+            actor_id: actorId,
+            target_id: id,
+            metadata: { ...auditRef(kind, space), name: space.name, type: space.type, category_id: categoryId, overrides: overrides.length }
+          })
+          return space
+        })
+      ).pipe(dieOnStorageError)
+
+    /** The columns a patch sets; a space moved to another category without a position goes last there. */
+    const columnsOf = <T extends SpaceType>(kind: SpaceKind<T>, current: SpaceOf<T>, patch: PatchOf<T>) =>
       Effect.gen(function* () {
-        for (const id of feedIds) {
-          yield* tx.emit(Ev.FeedUpdate, yield* Effect.orDie(requireFeed(id)), spaceAudience("feed", id))
+        const set: Columns = {}
+        if (patch.name !== undefined) set.name = patch.name
+        if (patch.category_id !== undefined && patch.category_id !== current.category_id) {
+          if (patch.category_id !== null) yield* requireCategory(patch.category_id)
+          set.category_id = patch.category_id
+          if (patch.position === undefined) set.position = yield* repo.nextSpacePosition(kind, patch.category_id)
         }
-        for (const id of roomIds) {
-          yield* tx.emit(Ev.RoomUpdate, yield* Effect.orDie(requireRoom(id)), spaceAudience("room", id))
-        }
+        if (patch.position !== undefined) set.position = patch.position
+        return { ...set, ...kind.patchColumns(patch) }
       })
+
+    const updateSpace = <T extends SpaceType>(kind: SpaceKind<T>, actorId: UserId, id: number, patch: PatchOf<T>) =>
+      ctx.write((tx) =>
+        Effect.gen(function* () {
+          const current = yield* requireSpace(kind, id)
+          const set = yield* columnsOf(kind, current, patch)
+          if (Object.keys(patch).length === 0) return current
+          yield* repo.updateSpace(kind, id, set)
+          const space = yield* requireSpace(kind, id)
+          yield* tx.emit(kind.updated, space, spaceAudience(kind.type, id))
+          yield* tx.audit({
+            event_type: `${kind.type}.update`,
+            actor_id: actorId,
+            target_id: id,
+            metadata: { ...auditRef(kind, space), name: space.name, changes: { ...patch } }
+          })
+          return space
+        })
+      ).pipe(dieOnStorageError)
+
+    const deleteSpace = <T extends SpaceType>(kind: SpaceKind<T>, actorId: UserId, id: number) =>
+      ctx.write((tx) =>
+        Effect.gen(function* () {
+          const space = yield* requireSpace(kind, id)
+          yield* repo.removeOverridesOf({ type: kind.type, id })
+          yield* repo.deleteSpace(kind, id)
+          yield* tx.emit(kind.deleted, kind.ref(space), server)
+          yield* tx.audit({
+            event_type: `${kind.type}.delete`,
+            actor_id: actorId,
+            target_id: id,
+            metadata: { ...auditRef(kind, space), name: space.name }
+          })
+        })
+      ).pipe(dieOnStorageError)
 
     return {
       GetLayout: ({ payload }) =>
         Rpc.fork(Effect.gen(function* () {
-          const [categories, feeds, rooms] = yield* Effect.all([repo.categories, repo.feeds, repo.rooms])
+          const [categories, feeds, rooms] = yield* Effect.all([repo.categories, repo.spaces(Feeds), repo.spaces(Rooms)])
           const view = yield* ctx.access.view
           const found = yield* view.standing(payload.user_id)
           if (Option.isNone(found) || !found.value.member) return yield* notMember()
@@ -161,8 +252,8 @@ export const spaceHandlers = (ctx: CommunityContext) =>
           }
         }).pipe(dieOnStorageError)),
 
-      GetFeed: ({ payload }) => Rpc.fork(requireFeed(payload.feed_id).pipe(dieOnStorageError)),
-      GetRoom: ({ payload }) => Rpc.fork(requireRoom(payload.room_id).pipe(dieOnStorageError)),
+      GetFeed: ({ payload }) => Rpc.fork(requireSpace(Feeds, payload.feed_id).pipe(dieOnStorageError)),
+      GetRoom: ({ payload }) => Rpc.fork(requireSpace(Rooms, payload.room_id).pipe(dieOnStorageError)),
 
       // --- categories ----------------------------------------------------------------------------
 
@@ -171,7 +262,7 @@ export const spaceHandlers = (ctx: CommunityContext) =>
           Effect.gen(function* () {
             yield* requireBelowLimit("max_categories", "categories")
             const input = payload.category
-            const position = input.position ?? (yield* repo.nextPosition("categories", null))
+            const position = input.position ?? (yield* repo.nextCategoryPosition)
             const id = yield* repo.insertCategory({ name: input.name, position })
             const category = yield* Effect.orDie(requireCategory(id))
             yield* tx.emit(Ev.CategoryCreate, category, server)
@@ -213,12 +304,13 @@ export const spaceHandlers = (ctx: CommunityContext) =>
           Effect.gen(function* () {
             const id = payload.category_id
             const category = yield* requireCategory(id)
-            const feedIds = yield* repo.feedsIn(id)
-            const roomIds = yield* repo.roomsIn(id)
+            const feedIds = yield* repo.spaceIdsIn(Feeds, id)
+            const roomIds = yield* repo.spaceIdsIn(Rooms, id)
             // Explicitly, not only through ON DELETE SET NULL: the moved spaces' updates are announced.
             yield* repo.uncategorize(id)
             yield* repo.deleteCategory(id)
-            yield* announceMoved(tx, feedIds, roomIds)
+            yield* announceMoved(tx, Feeds, feedIds)
+            yield* announceMoved(tx, Rooms, roomIds)
             yield* tx.emit(Ev.CategoryDelete, { category_id: category.category_id }, server)
             yield* tx.audit({
               event_type: "category.delete",
@@ -229,202 +321,30 @@ export const spaceHandlers = (ctx: CommunityContext) =>
           })
         ).pipe(dieOnStorageError),
 
-      // --- feeds ---------------------------------------------------------------------------------
+      // --- feeds and rooms ----------------------------------------------------------------------
 
-      CreateFeed: ({ payload }) =>
-        ctx.write((tx) =>
-          Effect.gen(function* () {
-            const input = payload.feed
-            const view = yield* ctx.access.fresh
-            const actor = yield* actorIn(view, payload.actor)
-            const categoryId = input.category_id ?? null
-            if (categoryId !== null) yield* requireCategory(categoryId)
-            const overrides = input.permission_overrides ?? []
-            yield* checkInitialOverrides(view, actor, overrides)
-            yield* requireBelowLimit("max_feeds", "feeds")
-            const position = input.position ?? (yield* repo.nextPosition("feeds", categoryId))
-            const id = yield* repo.insertFeed({
-              name: input.name,
-              type: input.type,
-              category_id: categoryId,
-              position,
-              topic: input.topic ?? null,
-              nsfw: input.nsfw ?? false,
-              slowmode_seconds: input.slowmode_seconds ?? 0
-            })
-            for (const o of overrides) {
-              yield* repo.setOverride({ space: { type: "feed", id }, target_type: o.target_type, target_id: o.target_id }, o.allow, o.deny)
-            }
-            const feed = yield* Effect.orDie(requireFeed(id))
-            yield* tx.emit(Ev.FeedCreate, feed, spaceAudience("feed", id))
-            yield* tx.audit({
-              event_type: "feed.create",
-              actor_id: payload.actor,
-              target_id: id,
-              metadata: { feed_id: id, name: feed.name, type: feed.type, category_id: categoryId, overrides: overrides.length }
-            })
-            return feed
-          })
-        ).pipe(dieOnStorageError),
-
-      UpdateFeed: ({ payload }) =>
-        ctx.write((tx) =>
-          Effect.gen(function* () {
-            const id = payload.feed_id
-            const current = yield* requireFeed(id)
-            const patch = payload.patch
-            const set: Record<string, string | number | null> = {}
-            if (patch.name !== undefined) set.name = patch.name
-            if (patch.category_id !== undefined && patch.category_id !== current.category_id) {
-              if (patch.category_id !== null) yield* requireCategory(patch.category_id)
-              set.category_id = patch.category_id
-              // Moved without a position: it goes last in its new category.
-              if (patch.position === undefined) set.position = yield* repo.nextPosition("feeds", patch.category_id)
-            }
-            if (patch.position !== undefined) set.position = patch.position
-            if (patch.topic !== undefined) set.topic = patch.topic
-            if (patch.nsfw !== undefined) set.nsfw = patch.nsfw ? 1 : 0
-            if (patch.slowmode_seconds !== undefined) set.slowmode_seconds = patch.slowmode_seconds
-            if (Object.keys(patch).length === 0) return current
-            yield* repo.updateFeed(id, set)
-            const feed = yield* requireFeed(id)
-            yield* tx.emit(Ev.FeedUpdate, feed, spaceAudience("feed", id))
-            yield* tx.audit({
-              event_type: "feed.update",
-              actor_id: payload.actor,
-              target_id: id,
-              metadata: { feed_id: id, name: feed.name, changes: { ...patch } }
-            })
-            return feed
-          })
-        ).pipe(dieOnStorageError),
-
-      DeleteFeed: ({ payload }) =>
-        ctx.write((tx) =>
-          Effect.gen(function* () {
-            const id = payload.feed_id
-            const feed = yield* requireFeed(id)
-            yield* repo.removeOverridesOf({ type: "feed", id })
-            yield* repo.deleteFeed(id)
-            yield* tx.emit(Ev.FeedDelete, { feed_id: feed.feed_id }, server)
-            yield* tx.audit({
-              event_type: "feed.delete",
-              actor_id: payload.actor,
-              target_id: id,
-              metadata: { feed_id: id, name: feed.name }
-            })
-          })
-        ).pipe(dieOnStorageError),
-
-      // --- rooms ---------------------------------------------------------------------------------
-
-      CreateRoom: ({ payload }) =>
-        ctx.write((tx) =>
-          Effect.gen(function* () {
-            const input = payload.room
-            const view = yield* ctx.access.fresh
-            const actor = yield* actorIn(view, payload.actor)
-            const categoryId = input.category_id ?? null
-            if (categoryId !== null) yield* requireCategory(categoryId)
-            const overrides = input.permission_overrides ?? []
-            yield* checkInitialOverrides(view, actor, overrides)
-            yield* requireBelowLimit("max_rooms", "rooms")
-            const position = input.position ?? (yield* repo.nextPosition("rooms", categoryId))
-            const id = yield* repo.insertRoom({
-              name: input.name,
-              type: input.type,
-              category_id: categoryId,
-              position,
-              user_limit: input.user_limit ?? 0,
-              bitrate: input.bitrate ?? 64_000
-            })
-            for (const o of overrides) {
-              yield* repo.setOverride({ space: { type: "room", id }, target_type: o.target_type, target_id: o.target_id }, o.allow, o.deny)
-            }
-            const room = yield* Effect.orDie(requireRoom(id))
-            yield* tx.emit(Ev.RoomCreate, room, spaceAudience("room", id))
-            yield* tx.audit({
-              event_type: "room.create",
-              actor_id: payload.actor,
-              target_id: id,
-              metadata: { room_id: id, name: room.name, type: room.type, category_id: categoryId, overrides: overrides.length }
-            })
-            return room
-          })
-        ).pipe(dieOnStorageError),
-
-      UpdateRoom: ({ payload }) =>
-        ctx.write((tx) =>
-          Effect.gen(function* () {
-            const id = payload.room_id
-            const current = yield* requireRoom(id)
-            const patch = payload.patch
-            const set: Record<string, string | number | null> = {}
-            if (patch.name !== undefined) set.name = patch.name
-            if (patch.category_id !== undefined && patch.category_id !== current.category_id) {
-              if (patch.category_id !== null) yield* requireCategory(patch.category_id)
-              set.category_id = patch.category_id
-              if (patch.position === undefined) set.position = yield* repo.nextPosition("rooms", patch.category_id)
-            }
-            if (patch.position !== undefined) set.position = patch.position
-            if (patch.user_limit !== undefined) set.user_limit = patch.user_limit
-            if (patch.bitrate !== undefined) set.bitrate = patch.bitrate
-            if (Object.keys(patch).length === 0) return current
-            yield* repo.updateRoom(id, set)
-            const room = yield* requireRoom(id)
-            yield* tx.emit(Ev.RoomUpdate, room, spaceAudience("room", id))
-            yield* tx.audit({
-              event_type: "room.update",
-              actor_id: payload.actor,
-              target_id: id,
-              metadata: { room_id: id, name: room.name, changes: { ...patch } }
-            })
-            return room
-          })
-        ).pipe(dieOnStorageError),
-
-      DeleteRoom: ({ payload }) =>
-        ctx.write((tx) =>
-          Effect.gen(function* () {
-            const id = payload.room_id
-            const room = yield* requireRoom(id)
-            yield* repo.removeOverridesOf({ type: "room", id })
-            yield* repo.deleteRoom(id)
-            yield* tx.emit(Ev.RoomDelete, { room_id: room.room_id }, server)
-            yield* tx.audit({
-              event_type: "room.delete",
-              actor_id: payload.actor,
-              target_id: id,
-              metadata: { room_id: id, name: room.name }
-            })
-          })
-        ).pipe(dieOnStorageError),
+      CreateFeed: ({ payload }) => createSpace(Feeds, payload.actor, payload.feed),
+      UpdateFeed: ({ payload }) => updateSpace(Feeds, payload.actor, payload.feed_id, payload.patch),
+      DeleteFeed: ({ payload }) => deleteSpace(Feeds, payload.actor, payload.feed_id),
+      CreateRoom: ({ payload }) => createSpace(Rooms, payload.actor, payload.room),
+      UpdateRoom: ({ payload }) => updateSpace(Rooms, payload.actor, payload.room_id, payload.patch),
+      DeleteRoom: ({ payload }) => deleteSpace(Rooms, payload.actor, payload.room_id),
 
       // --- permission overrides ------------------------------------------------------------------
 
       SetOverride: ({ payload }) =>
         ctx.write((tx) =>
           Effect.gen(function* () {
-            const view = yield* ctx.access.fresh
-            const space = { type: payload.space_type, id: payload.space_id }
-            if (!view.spaceExists(space.type, space.id)) return yield* new SpaceNotFound()
-            const actor = yield* actorIn(view, payload.actor)
             const { allow, deny } = payload.bits
-            yield* checkOverride(view, actor, { target_type: payload.target_type, target_id: payload.target_id, allow })
-            yield* repo.setOverride({ space, target_type: payload.target_type, target_id: payload.target_id }, allow, deny)
-            const override = {
-              space_type: space.type,
-              space_id: space.id,
-              target_type: payload.target_type,
-              target_id: payload.target_id,
-              allow,
-              deny
-            }
-            yield* tx.emit(Ev.PermissionOverrideUpdate, override, spaceAudience(space.type, space.id))
+            yield* authorizeOverride(payload, allow)
+            const target = targetOf(payload)
+            yield* repo.setOverride(target, allow, deny)
+            const override = { ...target, allow, deny }
+            yield* tx.emit(Ev.PermissionOverrideUpdate, override, spaceAudience(target.space_type, target.space_id))
             yield* tx.audit({
               event_type: "permission_override.update",
               actor_id: payload.actor,
-              target_id: payload.target_id,
+              target_id: target.target_id,
               metadata: override
             })
           })
@@ -436,25 +356,15 @@ export const spaceHandlers = (ctx: CommunityContext) =>
       DeleteOverride: ({ payload }) =>
         ctx.write((tx) =>
           Effect.gen(function* () {
-            const view = yield* ctx.access.fresh
-            const space = { type: payload.space_type, id: payload.space_id }
-            if (!view.spaceExists(space.type, space.id)) return yield* new SpaceNotFound()
-            const actor = yield* actorIn(view, payload.actor)
-            const key = { space, target_type: payload.target_type, target_id: payload.target_id }
-            yield* checkOverride(view, actor, { target_type: key.target_type, target_id: key.target_id })
-            if (!(yield* repo.removeOverride(key))) return
-            const removed = {
-              space_type: space.type,
-              space_id: space.id,
-              target_type: key.target_type,
-              target_id: key.target_id
-            }
-            yield* tx.emit(Ev.PermissionOverrideDelete, removed, spaceAudience(space.type, space.id))
+            yield* authorizeOverride(payload, undefined)
+            const target = targetOf(payload)
+            if (!(yield* repo.removeOverride(target))) return
+            yield* tx.emit(Ev.PermissionOverrideDelete, target, spaceAudience(target.space_type, target.space_id))
             yield* tx.audit({
               event_type: "permission_override.delete",
               actor_id: payload.actor,
-              target_id: key.target_id,
-              metadata: removed
+              target_id: target.target_id,
+              metadata: target
             })
           })
         ).pipe(dieOnStorageError)

@@ -1,0 +1,327 @@
+// SQL of the Feed entity: messages, their reactions and pins. Message ids are snowflakes above 2^53:
+// they are bound as decimal text and read back with CAST(... AS TEXT), because SQLite hands integers
+// to JavaScript as doubles. Mentions, embeds, attachment ids and components are JSON text columns.
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, ParseResult, Schema } from "effect"
+import type { ChatMessage, Embed, Mention, Reaction } from "../../protocol/api/messages.js"
+import { Embed as EmbedSchema, Mention as MentionSchema, type Pin } from "../../protocol/api/messages.js"
+import { FeedType } from "../../protocol/api/spaces.js"
+import { FeedId, UserId } from "../../protocol/ids.js"
+import { parseJson, stringifyJson } from "../../protocol/json.js"
+import { type Snowflake, SnowflakeFromString } from "../../protocol/snowflake.js"
+import { BoolColumn, decodeRows, IntColumn } from "../../runtime/db/columns.js"
+import { Snowflakes } from "../../runtime/ids/Snowflakes.js"
+
+/** A JSON text column decoded with `schema` (losslessly: big integers stay exact). */
+const JsonColumn = <A, I>(schema: Schema.Schema<A, I>) =>
+  Schema.compose(
+    Schema.transformOrFail(Schema.String, Schema.Unknown, {
+      strict: true,
+      decode: (text, _options, ast) => {
+        const parsed = parseJson(text)
+        return parsed.ok ? ParseResult.succeed(parsed.value) : ParseResult.fail(new ParseResult.Type(ast, text, parsed.error))
+      },
+      encode: (value) => ParseResult.succeed(stringifyJson(value))
+    }),
+    schema
+  )
+
+const MessageRow = Schema.Struct({
+  id: SnowflakeFromString,
+  feed_id: Schema.compose(IntColumn, FeedId),
+  thread_id: Schema.NullOr(IntColumn),
+  author_id: Schema.compose(IntColumn, UserId),
+  body: Schema.String,
+  reply_to: Schema.NullOr(SnowflakeFromString),
+  mentions: JsonColumn(Schema.Array(MentionSchema)),
+  embeds: JsonColumn(Schema.Array(EmbedSchema)),
+  attachments: JsonColumn(Schema.Array(Schema.String)),
+  components: JsonColumn(Schema.Array(Schema.Unknown)),
+  created_at: IntColumn,
+  edited_at: Schema.NullOr(IntColumn)
+})
+export type MessageRow = typeof MessageRow.Type
+
+const MESSAGE_COLUMNS = `CAST(id AS TEXT) AS id, feed_id, thread_id, author_id, body, CAST(reply_to AS TEXT) AS reply_to,
+  mentions, embeds, attachments, components, created_at, edited_at`
+
+const NonceRow = Schema.Struct({ id: SnowflakeFromString, feed_id: IntColumn, created_at: IntColumn })
+const FeedRow = Schema.Struct({ type: FeedType })
+const IdRow = Schema.Struct({ id: IntColumn })
+const MessageIdRow = Schema.Struct({ id: SnowflakeFromString })
+const RoleRow = Schema.Struct({ id: IntColumn, is_everyone: BoolColumn, mentionable: BoolColumn })
+const ReactionRow = Schema.Struct({
+  message_id: SnowflakeFromString,
+  emoji: Schema.String,
+  user_id: Schema.compose(IntColumn, UserId)
+})
+const PinRow = Schema.Struct({
+  message_id: SnowflakeFromString,
+  feed_id: Schema.compose(IntColumn, FeedId),
+  pinned_by: Schema.compose(IntColumn, UserId),
+  pinned_at: IntColumn
+})
+const CountRow = Schema.Struct({ n: IntColumn })
+
+/** Unix seconds, as messages show their times (reference API.md §6 "Messages"). */
+export const seconds = (ms: number) => Math.floor(ms / 1000)
+
+export interface NewMessage {
+  readonly id: Snowflake
+  readonly feed_id: FeedId
+  readonly author_id: UserId
+  readonly body: string
+  readonly reply_to: Snowflake | null
+  readonly mentions: ReadonlyArray<Mention>
+  readonly embeds: ReadonlyArray<Embed>
+  readonly attachments: ReadonlyArray<string>
+  readonly components: ReadonlyArray<unknown>
+  readonly nonce: string | null
+  readonly created_at: number
+}
+
+/** One audit log entry, written in the caller's transaction (the columns of CommunityTx's). */
+export interface FeedAuditEntry {
+  readonly event_type: string
+  readonly actor_id: UserId
+  readonly target_id: number | null
+  readonly metadata: Record<string, unknown>
+}
+
+/** A message as the protocol shows it, given its reactions and whether it is pinned. */
+export const toChatMessage = (
+  row: MessageRow,
+  reactions: ReadonlyArray<Reaction> = [],
+  pinned = false
+): ChatMessage => ({
+  msg_id: row.id,
+  feed_id: row.feed_id,
+  thread_id: row.thread_id,
+  author_id: row.author_id,
+  body: row.body,
+  timestamp: seconds(row.created_at),
+  reply_to: row.reply_to,
+  mentions: row.mentions,
+  embeds: row.embeds,
+  attachments: row.attachments,
+  components: row.components,
+  edit_timestamp: row.edited_at === null ? null : seconds(row.edited_at),
+  pinned,
+  reactions,
+  federated: false,
+  author_address: null
+})
+
+export const makeFeedRepo = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const snowflakes = yield* Snowflakes
+  const text = (ids: ReadonlyArray<Snowflake>) => ids.map((id) => id.toString())
+  const first = <A>(rows: ReadonlyArray<A>) => Option.fromNullable(rows[0])
+
+  /** The type of a feed, none when it does not exist (a room id is not a feed). */
+  const feedType = (feedId: FeedId) =>
+    sql`SELECT type FROM feeds WHERE id = ${feedId}`.pipe(
+      Effect.flatMap(decodeRows(FeedRow)),
+      Effect.map((rows) => Option.map(first(rows), (r) => r.type))
+    )
+
+  /** A top-level message of this feed. */
+  const find = (feedId: FeedId, id: Snowflake) =>
+    sql`SELECT ${sql.literal(MESSAGE_COLUMNS)} FROM messages
+      WHERE id = ${id.toString()} AND feed_id = ${feedId} AND thread_id IS NULL`.pipe(
+      Effect.flatMap(decodeRows(MessageRow)),
+      Effect.map(first)
+    )
+
+  /** The message an author sent with this nonce, in whatever feed. */
+  const findByNonce = (authorId: UserId, nonce: string) =>
+    sql`SELECT CAST(id AS TEXT) AS id, feed_id, created_at FROM messages WHERE author_id = ${authorId} AND nonce = ${nonce}`.pipe(
+      Effect.flatMap(decodeRows(NonceRow)),
+      Effect.map(first)
+    )
+
+  const insert = (m: NewMessage) =>
+    sql`INSERT INTO messages ${sql.insert({
+      id: m.id.toString(),
+      feed_id: m.feed_id,
+      thread_id: null,
+      author_id: m.author_id,
+      body: m.body,
+      reply_to: m.reply_to === null ? null : m.reply_to.toString(),
+      mentions: stringifyJson(m.mentions),
+      embeds: stringifyJson(m.embeds),
+      attachments: stringifyJson(m.attachments),
+      components: stringifyJson(m.components),
+      nonce: m.nonce,
+      created_at: m.created_at,
+      edited_at: null
+    })}`
+
+  const editBody = (id: Snowflake, body: string, editedAt: number) =>
+    sql`UPDATE messages SET body = ${body}, edited_at = ${editedAt} WHERE id = ${id.toString()}`
+
+  /** Deletes messages; their reactions and pins go with them (ON DELETE CASCADE). */
+  const remove = (ids: ReadonlyArray<Snowflake>) =>
+    ids.length === 0 ? Effect.void : sql`DELETE FROM messages WHERE ${sql.in("id", text(ids))}`
+
+  /** Which of `ids` are top-level messages of this feed, in id order. */
+  const existing = (feedId: FeedId, ids: ReadonlyArray<Snowflake>) =>
+    ids.length === 0
+      ? Effect.succeed([] as Array<Snowflake>)
+      : sql`SELECT CAST(id AS TEXT) AS id FROM messages
+          WHERE ${sql.in("id", text(ids))} AND feed_id = ${feedId} AND thread_id IS NULL ORDER BY id`.pipe(
+          Effect.flatMap(decodeRows(MessageIdRow)),
+          Effect.map((rows) => rows.map((r) => r.id))
+        )
+
+  /**
+   * One page of the feed's top-level messages. Newest first, below `before` and above `after` when
+   * given; with only `after`, oldest first from just after it (catching up forwards).
+   */
+  const page = (feedId: FeedId, q: { readonly before?: Snowflake | undefined; readonly after?: Snowflake | undefined; readonly limit: number }) => {
+    const ascending = q.after !== undefined && q.before === undefined
+    const clauses = [sql`feed_id = ${feedId}`, sql`thread_id IS NULL`]
+    if (q.before !== undefined) clauses.push(sql`id < ${q.before.toString()}`)
+    if (q.after !== undefined) clauses.push(sql`id > ${q.after.toString()}`)
+    return sql`SELECT ${sql.literal(MESSAGE_COLUMNS)} FROM messages WHERE ${sql.and(clauses)}
+      ORDER BY id ${sql.literal(ascending ? "ASC" : "DESC")} LIMIT ${q.limit}`.pipe(Effect.flatMap(decodeRows(MessageRow)))
+  }
+
+  /** Reactions grouped per emoji (in the order each emoji first appeared), reactors oldest first. */
+  const reactionsOf = (ids: ReadonlyArray<Snowflake>) =>
+    Effect.gen(function* () {
+      const byMessage = new Map<Snowflake, Map<string, Array<UserId>>>()
+      if (ids.length === 0) return byMessage
+      const rows = yield* sql`SELECT CAST(message_id AS TEXT) AS message_id, emoji, user_id FROM reactions
+        WHERE ${sql.in("message_id", text(ids))} ORDER BY created_at, user_id, emoji`.pipe(Effect.flatMap(decodeRows(ReactionRow)))
+      for (const row of rows) {
+        let emojis = byMessage.get(row.message_id)
+        if (emojis === undefined) byMessage.set(row.message_id, (emojis = new Map()))
+        let users = emojis.get(row.emoji)
+        if (users === undefined) emojis.set(row.emoji, (users = []))
+        users.push(row.user_id)
+      }
+      return byMessage
+    })
+
+  const pinnedAmong = (ids: ReadonlyArray<Snowflake>) =>
+    ids.length === 0
+      ? Effect.succeed(new Set<Snowflake>())
+      : sql`SELECT CAST(message_id AS TEXT) AS id FROM pins WHERE ${sql.in("message_id", text(ids))}`.pipe(
+          Effect.flatMap(decodeRows(MessageIdRow)),
+          Effect.map((rows) => new Set(rows.map((r) => r.id)))
+        )
+
+  /** Rows as protocol messages, with their reactions and pinned flags. */
+  const hydrate = (rows: ReadonlyArray<MessageRow>) =>
+    Effect.gen(function* () {
+      const ids = rows.map((r) => r.id)
+      const [reactions, pinned] = yield* Effect.all([reactionsOf(ids), pinnedAmong(ids)])
+      return rows.map((row) => {
+        const emojis = reactions.get(row.id)
+        const list: Array<Reaction> = emojis === undefined
+          ? []
+          : [...emojis].map(([emoji, user_ids]) => ({ emoji, count: user_ids.length, user_ids }))
+        return toChatMessage(row, list, pinned.has(row.id))
+      })
+    })
+
+  const hasReaction = (id: Snowflake, emoji: string, userId: UserId) =>
+    sql`SELECT COUNT(*) AS n FROM reactions WHERE message_id = ${id.toString()} AND emoji = ${emoji} AND user_id = ${userId}`.pipe(
+      Effect.flatMap(decodeRows(CountRow)),
+      Effect.map((rows) => (rows[0]?.n ?? 0) > 0)
+    )
+
+  /** The distinct emoji already on a message. */
+  const emojisOn = (id: Snowflake) =>
+    sql<{ emoji: string }>`SELECT DISTINCT emoji FROM reactions WHERE message_id = ${id.toString()}`.pipe(
+      Effect.map((rows) => new Set(rows.map((r) => r.emoji)))
+    )
+
+  const addReaction = (id: Snowflake, emoji: string, userId: UserId) =>
+    sql`INSERT INTO reactions ${sql.insert({ message_id: id.toString(), emoji, user_id: userId, created_at: Date.now() })}`
+
+  const removeReaction = (id: Snowflake, emoji: string, userId: UserId) =>
+    sql`DELETE FROM reactions WHERE message_id = ${id.toString()} AND emoji = ${emoji} AND user_id = ${userId}`
+
+  const isPinned = (id: Snowflake) =>
+    Effect.map(pinnedAmong([id]), (set) => set.has(id))
+
+  const pinCount = (feedId: FeedId) =>
+    sql`SELECT COUNT(*) AS n FROM pins WHERE feed_id = ${feedId}`.pipe(
+      Effect.flatMap(decodeRows(CountRow)),
+      Effect.map((rows) => rows[0]?.n ?? 0)
+    )
+
+  const pin = (feedId: FeedId, id: Snowflake, by: UserId) =>
+    sql`INSERT INTO pins ${sql.insert({ message_id: id.toString(), feed_id: feedId, pinned_by: by, pinned_at: Date.now() })}`
+
+  const unpin = (id: Snowflake) => sql`DELETE FROM pins WHERE message_id = ${id.toString()}`
+
+  /** The feed's pins, most recently pinned first. */
+  const pins = (feedId: FeedId) =>
+    sql`SELECT CAST(message_id AS TEXT) AS message_id, feed_id, pinned_by, pinned_at FROM pins
+      WHERE feed_id = ${feedId} ORDER BY pinned_at DESC, message_id DESC`.pipe(
+      Effect.flatMap(decodeRows(PinRow)),
+      Effect.map((rows) =>
+        rows.map((r): typeof Pin.Type => ({ msg_id: r.message_id, feed_id: r.feed_id, pinned_by: r.pinned_by, pinned_at: seconds(r.pinned_at) }))
+      )
+    )
+
+  /** Which of these user ids are accounts. */
+  const existingUsers = (ids: ReadonlyArray<number>) =>
+    ids.length === 0
+      ? Effect.succeed(new Set<number>())
+      : sql`SELECT id FROM users WHERE ${sql.in("id", ids)}`.pipe(
+          Effect.flatMap(decodeRows(IdRow)),
+          Effect.map((rows) => new Set(rows.map((r) => r.id)))
+        )
+
+  /** These roles, by id: whether each is @everyone and whether anyone may mention it. */
+  const rolesById = (ids: ReadonlyArray<number>) =>
+    ids.length === 0
+      ? Effect.succeed(new Map<number, typeof RoleRow.Type>())
+      : sql`SELECT id, is_everyone, mentionable FROM roles WHERE ${sql.in("id", ids)}`.pipe(
+          Effect.flatMap(decodeRows(RoleRow)),
+          Effect.map((rows) => new Map(rows.map((r) => [r.id, r])))
+        )
+
+  const audit = (entry: FeedAuditEntry) =>
+    Effect.gen(function* () {
+      const id = yield* snowflakes.next
+      yield* sql`INSERT INTO audit_log ${sql.insert({
+        id: id.toString(),
+        event_type: entry.event_type,
+        actor_id: entry.actor_id,
+        target_id: entry.target_id,
+        metadata: stringifyJson(entry.metadata),
+        created_at: Date.now()
+      })}`
+    })
+
+  return {
+    feedType,
+    find,
+    findByNonce,
+    insert,
+    editBody,
+    remove,
+    existing,
+    page,
+    hydrate,
+    hasReaction,
+    emojisOn,
+    addReaction,
+    removeReaction,
+    isPinned,
+    pinCount,
+    pin,
+    unpin,
+    pins,
+    existingUsers,
+    rolesById,
+    audit
+  } as const
+})
+
+export class FeedRepo extends Effect.Service<FeedRepo>()("vox/FeedRepo", { effect: makeFeedRepo }) {}

@@ -1,0 +1,35 @@
+// Where the bytes of uploaded files live. An upload is first staged in a temporary file on the local
+// disk (it is checked, hashed and typed while it arrives), then committed under its id. The local
+// implementation keeps committed files on disk too; an S3-compatible one would upload the staged file
+// on commit and stream from the bucket on open, behind this same interface.
+import { Context, type Effect, type Option, Schema, type Scope, type Stream } from "effect"
+import type { FileId } from "../../protocol/api/files.js"
+
+export class FileStoreError extends Schema.TaggedError<FileStoreError>()("FileStoreError", {
+  operation: Schema.String,
+  cause: Schema.Defect
+}) {}
+
+export interface StagedFile {
+  /** A local file to write the upload to; it is deleted when the staging scope closes, unless committed. */
+  readonly path: string
+}
+
+export interface StoredFile {
+  readonly size: number
+  readonly content: Stream.Stream<Uint8Array, FileStoreError>
+}
+
+/** What is kept of a file: the file itself, and for images a thumbnail. */
+export type FileVariant = "original" | "thumbnail"
+
+export interface FileStoreShape {
+  readonly stage: Effect.Effect<StagedFile, never, Scope.Scope>
+  /** Keeps a complete, checked upload under `id`; durable when this succeeds. */
+  readonly commit: (staged: StagedFile, id: FileId, variant: FileVariant) => Effect.Effect<void, FileStoreError>
+  readonly open: (id: FileId, variant: FileVariant) => Effect.Effect<Option.Option<StoredFile>, FileStoreError>
+  /** Removes every variant of `id`. */
+  readonly remove: (id: FileId) => Effect.Effect<void, FileStoreError>
+}
+
+export class FileStore extends Context.Tag("vox/FileStore")<FileStore, FileStoreShape>() {}
