@@ -15,6 +15,7 @@ export class Snowflakes extends Effect.Service<Snowflakes>()("vox/Snowflakes", {
         SELECT MAX(id) AS id FROM event_log
         UNION ALL SELECT MAX(id) FROM audit_log
         UNION ALL SELECT MAX(id) FROM sessions
+        UNION ALL SELECT MAX(id) FROM messages
       ) AS stored`.pipe(
       Effect.flatMap(Schema.decodeUnknown(Schema.Array(MaxRow))),
       Effect.orDie

@@ -4,12 +4,15 @@
 // lose a role by leaving.
 import type { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
-import { Effect, Option } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
 import { Forbidden, UserNotFound } from "../../../protocol/errors.js"
-import { MemberBan, MemberLeave, MemberUnban, MemberUpdate } from "../../../protocol/events.js"
-import type { UserId } from "../../../protocol/ids.js"
+import { MemberBan, MemberLeave, MemberUnban, MemberUpdate, MessageBulkDelete } from "../../../protocol/events.js"
+import { FeedId, type UserId } from "../../../protocol/ids.js"
 import { encodeCursor } from "../../../protocol/pagination.js"
-import type { PermissionName } from "../../../protocol/permissions.js"
+import { Permission, type PermissionName } from "../../../protocol/permissions.js"
+import { type Snowflake, SnowflakeFromString } from "../../../protocol/snowflake.js"
+import { decodeRows, IntColumn } from "../../../runtime/db/columns.js"
 import { dieOnStorageError } from "../../../runtime/db/storageErrors.js"
 import type { AccessView } from "../access/AccessCache.js"
 import { authorize } from "../access/handlers.js"
@@ -20,6 +23,24 @@ import { MemberRepo } from "./MemberRepo.js"
 import type { MemberRpcs } from "./rpcs.js"
 
 const everyone = { _tag: "server" } as const
+
+const feedAudience = (feedId: FeedId) =>
+  ({ _tag: "space", space_type: "feed", space_id: feedId, permission: Permission.VIEW_SPACE }) as const
+
+const PurgedRow = Schema.Struct({ id: SnowflakeFromString, feed_id: Schema.compose(IntColumn, FeedId) })
+
+/** Deletes a user's messages written since `sinceMs`; their ids per feed, oldest first. */
+const purgeRecentMessages = (userId: UserId, sinceMs: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // Ids are read as text: a snowflake does not survive SQLite's numbers.
+    const rows = yield* sql`SELECT CAST(id AS TEXT) AS id, feed_id FROM messages
+      WHERE author_id = ${userId} AND created_at >= ${sinceMs} ORDER BY id`.pipe(Effect.flatMap(decodeRows(PurgedRow)))
+    yield* sql`DELETE FROM messages WHERE author_id = ${userId} AND created_at >= ${sinceMs}`
+    const byFeed = new Map<FeedId, Array<Snowflake>>()
+    for (const row of rows) byFeed.set(row.feed_id, [...(byFeed.get(row.feed_id) ?? []), row.id])
+    return byFeed
+  })
 
 /** Fetches `limit + 1` rows so that the last page says so (cursor null) without an extra request. */
 const pageOf = <A extends { readonly user_id: number }>(rows: ReadonlyArray<A>, limit: number) => {
@@ -141,10 +162,16 @@ export const memberHandlers = (ctx: CommunityContext) =>
             // Banning again is not a second ban: it restates the reason, and announces nothing new.
             if (Option.isSome(existing)) yield* bans.update(ban)
             else yield* bans.insert(ban)
-            // `delete_msg_days` stays on the ban row. Messages arrive with a later issue: the feed
-            // entities are to purge the user's messages of the last `delete_msg_days` days when they see
-            // MEMBER_BAN, reading the number from this row.
             if (Option.isNone(existing)) yield* tx.emit(MemberBan, { user_id: target.user_id }, everyone)
+            // The banned user's recent messages go in the same transaction as the ban: a client told
+            // "banned" never sees them come back. Deleting rows leaves every feed's order intact.
+            const days = payload.delete_msg_days ?? 0
+            if (days > 0) {
+              const purged = yield* purgeRecentMessages(target.user_id, ban.now - days * 86_400_000)
+              for (const [feedId, msgIds] of purged) {
+                yield* tx.emit(MessageBulkDelete, { feed_id: feedId, msg_ids: msgIds }, feedAudience(feedId))
+              }
+            }
             if (target.member) {
               yield* members.remove(target.user_id)
               yield* tx.emit(MemberLeave, { user_id: target.user_id }, everyone)

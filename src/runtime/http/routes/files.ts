@@ -26,16 +26,20 @@ const THUMBNAIL_TYPE = "image/webp"
 
 const newFileId = () => `f_${randomBytes(16).toString("base64url")}` as FilesApi.FileId
 
-/** Where the file is downloaded: from `http.publicUrl` when set, else from the Host the client used. */
+/**
+ * Where the file is downloaded: from `http.publicUrl` when set, else from the Host the client used
+ * (a Host that is no URL gives the path alone).
+ */
 const fileUrl = (id: FilesApi.FileId, variant: FileVariant) =>
   Effect.gen(function* () {
     const config = yield* VoxConfig
     const request = yield* HttpServerRequest.HttpServerRequest
+    const path = `/api/v1/files/${id}${variant === "thumbnail" ? "/thumbnail" : ""}`
     const base = Option.match(config.http.publicUrl, {
-      onSome: (u) => new URL(u),
-      onNone: () => new URL(`http://${request.headers["host"] ?? `${config.http.host}:${config.http.port}`}`)
+      onSome: (u) => u.toString(),
+      onNone: () => `http://${request.headers["host"] ?? `${config.http.host}:${config.http.port}`}`
     })
-    return new URL(`/api/v1/files/${id}${variant === "thumbnail" ? "/thumbnail" : ""}`, base).toString()
+    return URL.canParse(path, base) ? new URL(path, base).toString() : path
   })
 
 /**
