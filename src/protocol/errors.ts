@@ -44,6 +44,7 @@ export const ErrorStatus = {
   USER_NOT_FOUND: 404,
   SPACE_NOT_FOUND: 404,
   MESSAGE_NOT_FOUND: 404,
+  THREAD_NOT_FOUND: 404,
   FILE_NOT_FOUND: 404,
   REPORT_NOT_FOUND: 404,
   INVITE_NOT_FOUND: 404,
@@ -254,6 +255,14 @@ export class MessageNotFound extends Schema.TaggedError<MessageNotFound>()("Mess
   }
 }
 
+export class ThreadNotFound extends Schema.TaggedError<ThreadNotFound>()("ThreadNotFound", {
+  message: message("Thread not found.")
+}) {
+  get code() {
+    return "THREAD_NOT_FOUND" as const
+  }
+}
+
 export class RoleNotFound extends Schema.TaggedError<RoleNotFound>()("RoleNotFound", {
   message: message("Role not found.")
 }) {
@@ -443,6 +452,7 @@ export const ProtocolErrors = [
   UserNotFound,
   SpaceNotFound,
   MessageNotFound,
+  ThreadNotFound,
   RoleNotFound,
   CategoryNotFound,
   InviteExpired,

@@ -10,6 +10,7 @@ import { Category, Feed, OverrideTargetType, Room, SpaceType } from "./api/space
 import { Role } from "./api/roles.js"
 import { Invite } from "./api/invites.js"
 import { ChatMessage } from "./api/messages.js"
+import { Thread, ThreadId } from "./api/threads.js"
 import { Snowflake } from "./snowflake.js"
 
 /** Who receives an event. The gateway resolves it to sessions; nobody outside it sees the event. */
@@ -97,3 +98,7 @@ export const MessagePinUpdate = event(
   "MESSAGE_PIN_UPDATE",
   Schema.Struct({ msg_id: Snowflake, feed_id: FeedId, pinned: Schema.Boolean })
 )
+
+export const ThreadCreate = event("THREAD_CREATE", Thread)
+export const ThreadUpdate = event("THREAD_UPDATE", Thread)
+export const ThreadDelete = event("THREAD_DELETE", Schema.Struct({ thread_id: ThreadId, feed_id: FeedId }))

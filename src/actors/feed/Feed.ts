@@ -15,6 +15,7 @@ import {
   SendMessage,
   SentMessage
 } from "../../protocol/api/messages.js"
+import { CreateThread, Thread, ThreadId, UpdateThread } from "../../protocol/api/threads.js"
 import {
   EmptyMessage,
   Forbidden,
@@ -26,6 +27,7 @@ import {
   RoleNotFound,
   SpaceNotFound,
   SpaceTypeMismatch,
+  ThreadNotFound,
   UserNotFound
 } from "../../protocol/errors.js"
 import { UserId } from "../../protocol/ids.js"
@@ -38,9 +40,12 @@ export const MAX_PINS_PER_FEED = 50
 /** The caller of a write and what they may do in this feed (the route resolved it). */
 const Actor = { actor: UserId, permissions: PermissionSet }
 
+/** Absent: the feed's top-level messages; present: the messages of that thread of the feed. */
+const InThread = { thread_id: Schema.optional(ThreadId) }
+
 export const Feed = Entity.make("Feed", [
   Rpc.make("Send", {
-    payload: { ...Actor, message: SendMessage },
+    payload: { ...Actor, ...InThread, message: SendMessage },
     success: SentMessage,
     error: Schema.Union(
       SpaceNotFound,
@@ -51,11 +56,12 @@ export const Feed = Entity.make("Feed", [
       UserNotFound,
       RoleNotFound,
       Forbidden,
-      InvalidBody
+      InvalidBody,
+      ThreadNotFound
     )
   }),
   /** Newest first; with only `after`, oldest first from just after it. */
-  Rpc.make("History", { payload: { query: HistoryQuery }, success: MessageList }),
+  Rpc.make("History", { payload: { ...InThread, query: HistoryQuery }, success: MessageList, error: ThreadNotFound }),
   /** Author only. */
   Rpc.make("Edit", {
     payload: { actor: UserId, msg_id: Snowflake, body: Schema.String },
@@ -76,5 +82,20 @@ export const Feed = Entity.make("Feed", [
   }),
   Rpc.make("Pin", { payload: { actor: UserId, msg_id: Snowflake }, error: Schema.Union(MessageNotFound, PinLimitReached) }),
   Rpc.make("Unpin", { payload: { actor: UserId, msg_id: Snowflake }, error: MessageNotFound }),
-  Rpc.make("Pins", { success: PinList })
+  Rpc.make("Pins", { success: PinList }),
+  /** From a top-level message of the feed, or, in a forum feed, a post without one. */
+  Rpc.make("CreateThread", {
+    payload: { actor: UserId, thread: CreateThread },
+    success: Thread,
+    error: Schema.Union(SpaceNotFound, MessageNotFound, InvalidBody)
+  }),
+  /** The name: its creator or MANAGE_THREADS; archived and locked: MANAGE_THREADS. */
+  Rpc.make("UpdateThread", {
+    payload: { ...Actor, thread_id: ThreadId, patch: UpdateThread },
+    success: Thread,
+    error: Schema.Union(ThreadNotFound, Forbidden)
+  }),
+  Rpc.make("DeleteThread", { payload: { actor: UserId, thread_id: ThreadId }, error: ThreadNotFound }),
+  Rpc.make("Subscribe", { payload: { actor: UserId, thread_id: ThreadId }, error: ThreadNotFound }),
+  Rpc.make("Unsubscribe", { payload: { actor: UserId, thread_id: ThreadId }, error: ThreadNotFound })
 ])

@@ -4,6 +4,7 @@ import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Effect, Layer, Option } from "effect"
 import type { SendMessage } from "../../protocol/api/messages.js"
+import type { CreateThread, ThreadId, UpdateThread } from "../../protocol/api/threads.js"
 import {
   EmptyMessage,
   Forbidden,
@@ -15,6 +16,7 @@ import {
   RoleNotFound,
   SpaceNotFound,
   SpaceTypeMismatch,
+  ThreadNotFound,
   UserNotFound
 } from "../../protocol/errors.js"
 import * as Ev from "../../protocol/events.js"
@@ -27,7 +29,7 @@ import { Events } from "../../runtime/events/Events.js"
 import { Snowflakes } from "../../runtime/ids/Snowflakes.js"
 import { readLimits } from "../community/limits/limits.js"
 import { Feed, MAX_PINS_PER_FEED } from "./Feed.js"
-import { FeedRepo, type MessageRow, seconds, toChatMessage } from "./FeedRepo.js"
+import { FeedRepo, type MessageRow, seconds, toChatMessage, toThread, type Where } from "./FeedRepo.js"
 
 const DEFAULT_HISTORY_LIMIT = 50
 
@@ -55,6 +57,12 @@ export const FeedLive = Feed.toLayer(
     const message = (id: Snowflake) =>
       Effect.flatMap(repo.find(feedId, id), Option.match({
         onNone: () => Effect.fail(new MessageNotFound()),
+        onSome: Effect.succeed
+      }))
+
+    const thread = (id: ThreadId) =>
+      Effect.flatMap(repo.findThread(feedId, id), Option.match({
+        onNone: () => Effect.fail(new ThreadNotFound()),
         onSome: Effect.succeed
       }))
 
@@ -92,29 +100,39 @@ export const FeedLive = Feed.toLayer(
         }
       })
 
-    /** A retried send: the original message's answer, if it is in this feed. */
-    const original = (prior: { readonly id: Snowflake; readonly feed_id: number; readonly created_at: number }) =>
-      prior.feed_id === feedId
+    /** A retried send: the original message's answer, if it is in this feed (and the same thread). */
+    const original = (
+      prior: { readonly id: Snowflake; readonly feed_id: number; readonly thread_id: number | null; readonly created_at: number },
+      where: Where
+    ) =>
+      prior.feed_id === feedId && prior.thread_id === where
         ? Effect.succeed({ msg_id: prior.id, timestamp: seconds(prior.created_at) })
-        : Effect.fail(new InvalidBody({ message: "This nonce was already used for a message in another feed.", location: "body" }))
+        : Effect.fail(new InvalidBody({
+          message: "This nonce was already used for a message in another feed or thread.",
+          location: "body"
+        }))
 
-    const send = (actor: UserId, permissions: bigint, input: SendMessage) =>
+    const send = (actor: UserId, permissions: bigint, input: SendMessage, where: Where) =>
       events.transact((emit) =>
         Effect.gen(function* () {
           // A retry is answered before anything else: the first attempt already passed every check.
           if (input.nonce !== undefined) {
             const prior = yield* repo.findByNonce(actor, input.nonce)
-            if (Option.isSome(prior)) return yield* original(prior.value)
+            if (Option.isSome(prior)) return yield* original(prior.value, where)
           }
           const type = yield* repo.feedType(feedId)
           if (Option.isNone(type)) return yield* new SpaceNotFound()
-          if (type.value === "forum") {
+          const inThread = where === null ? null : yield* thread(where)
+          if (inThread === null && type.value === "forum") {
             return yield* new SpaceTypeMismatch({
-              message: "Posts in a forum feed are threads, and threads cannot be created yet: this feed takes no plain messages."
+              message: "Posts in a forum feed are threads: create one with POST /feeds/{feed_id}/threads and send to it."
             })
           }
-          if (type.value === "announcement" && !has(permissions, Permission.MANAGE_MESSAGES)) {
+          if (inThread === null && type.value === "announcement" && !has(permissions, Permission.MANAGE_MESSAGES)) {
             return yield* missing("MANAGE_MESSAGES", "to post in an announcement feed")
+          }
+          if (inThread !== null && inThread.locked && !has(permissions, Permission.MANAGE_THREADS)) {
+            return yield* missing("MANAGE_THREADS", "to post in a locked thread")
           }
           const embeds = input.embeds ?? []
           // File ids are stored as given: the files group validates them (ownership, feed) later.
@@ -125,13 +143,15 @@ export const FeedLive = Feed.toLayer(
             return yield* missing("ATTACH_FILES", "to attach files")
           }
           yield* checkMentions(input.mentions, permissions)
-          if (input.reply_to !== undefined && Option.isNone(yield* repo.find(feedId, input.reply_to))) {
-            return yield* new MessageNotFound({ message: "The message replied to is not in this feed." })
+          if (input.reply_to !== undefined && Option.isNone(yield* repo.find(feedId, input.reply_to, where))) {
+            return yield* new MessageNotFound({
+              message: where === null ? "The message replied to is not in this feed." : "The message replied to is not in this thread."
+            })
           }
           const row: MessageRow = {
             id: yield* snowflakes.next,
             feed_id: feedId,
-            thread_id: null,
+            thread_id: where,
             author_id: actor,
             body: input.body,
             reply_to: input.reply_to ?? null,
@@ -142,8 +162,13 @@ export const FeedLive = Feed.toLayer(
             created_at: Date.now(),
             edited_at: null
           }
-          yield* repo.insert({ ...row, nonce: input.nonce ?? null })
+          yield* repo.insert({ ...row, thread_id: where, nonce: input.nonce ?? null })
           yield* emit(Ev.MessageCreate, toChatMessage(row), audience)
+          // A new message brings an archived thread back (as Discord does), rather than being refused.
+          if (inThread !== null && inThread.archived) {
+            yield* repo.updateThread(inThread.id, { ...inThread, archived: false })
+            yield* emit(Ev.ThreadUpdate, toThread({ ...inThread, archived: false }), audience)
+          }
           return { msg_id: row.id, timestamp: seconds(row.created_at) }
         })
       ).pipe(
@@ -152,19 +177,80 @@ export const FeedLive = Feed.toLayer(
         Effect.catchTag("SqlError", (error) =>
           Effect.gen(function* () {
             const prior = input.nonce === undefined ? Option.none() : yield* repo.findByNonce(actor, input.nonce)
-            return Option.isSome(prior) ? yield* original(prior.value) : yield* error
+            return Option.isSome(prior) ? yield* original(prior.value, where) : yield* error
           }))
       )
 
+    const createThread = (actor: UserId, input: CreateThread) =>
+      events.transact((emit) =>
+        Effect.gen(function* () {
+          const type = yield* repo.feedType(feedId)
+          if (Option.isNone(type)) return yield* new SpaceNotFound()
+          const parent = input.parent_msg_id ?? null
+          if (parent === null && type.value !== "forum") {
+            return yield* new InvalidBody({
+              message: "parent_msg_id is required: outside forum feeds a thread starts from a message.",
+              location: "body"
+            })
+          }
+          if (parent !== null) {
+            // A forum feed has no top-level messages, so a parent is never found there.
+            if (Option.isNone(yield* repo.find(feedId, parent))) {
+              return yield* new MessageNotFound({ message: "The parent message is not a top-level message of this feed." })
+            }
+            if (yield* repo.threadOf(parent)) {
+              return yield* new InvalidBody({ message: "That message already has a thread.", location: "body" })
+            }
+          }
+          const created_at = Date.now()
+          const fields = { feed_id: feedId, parent_msg_id: parent, name: input.name, creator_id: actor, created_at }
+          const id = yield* repo.insertThread(fields)
+          yield* repo.subscribe(id, actor)
+          const created = toThread({ ...fields, id, archived: false, locked: false })
+          yield* emit(Ev.ThreadCreate, created, audience)
+          return created
+        })
+      )
+
+    const updateThread = (actor: UserId, permissions: bigint, id: ThreadId, patch: UpdateThread) =>
+      events.transact((emit) =>
+        Effect.gen(function* () {
+          const row = yield* thread(id)
+          const moderator = has(permissions, Permission.MANAGE_THREADS)
+          if (patch.name !== undefined && row.creator_id !== actor && !moderator) {
+            return yield* missing("MANAGE_THREADS", "to rename another member's thread")
+          }
+          if ((patch.archived !== undefined || patch.locked !== undefined) && !moderator) {
+            return yield* missing("MANAGE_THREADS", "to archive or lock a thread")
+          }
+          const next = {
+            ...row,
+            name: patch.name ?? row.name,
+            archived: patch.archived ?? row.archived,
+            locked: patch.locked ?? row.locked
+          }
+          if (next.name === row.name && next.archived === row.archived && next.locked === row.locked) return toThread(row)
+          yield* repo.updateThread(row.id, next)
+          const updated = toThread(next)
+          yield* emit(Ev.ThreadUpdate, updated, audience)
+          return updated
+        })
+      )
+
     return Feed.of({
-      Send: ({ payload }) => send(payload.actor, payload.permissions, payload.message).pipe(dieOnStorageError),
+      Send: ({ payload }) =>
+        send(payload.actor, payload.permissions, payload.message, payload.thread_id ?? null).pipe(dieOnStorageError),
 
       History: ({ payload }) =>
         Rpc.fork(
-          repo.page(feedId, {
-            before: payload.query.before,
-            after: payload.query.after,
-            limit: payload.query.limit ?? DEFAULT_HISTORY_LIMIT
+          Effect.gen(function* () {
+            const where = payload.thread_id ?? null
+            if (where !== null) yield* thread(where)
+            return yield* repo.page(feedId, {
+              before: payload.query.before,
+              after: payload.query.after,
+              limit: payload.query.limit ?? DEFAULT_HISTORY_LIMIT
+            }, where)
           }).pipe(
             Effect.flatMap(repo.hydrate),
             Effect.map((messages) => ({ messages })),
@@ -275,7 +361,43 @@ export const FeedLive = Feed.toLayer(
           })
         ).pipe(dieOnStorageError),
 
-      Pins: () => Rpc.fork(repo.pins(feedId).pipe(Effect.map((pins) => ({ pins })), dieOnStorageError))
+      Pins: () => Rpc.fork(repo.pins(feedId).pipe(Effect.map((pins) => ({ pins })), dieOnStorageError)),
+
+      CreateThread: ({ payload }) => createThread(payload.actor, payload.thread).pipe(dieOnStorageError),
+
+      UpdateThread: ({ payload }) =>
+        updateThread(payload.actor, payload.permissions, payload.thread_id, payload.patch).pipe(dieOnStorageError),
+
+      DeleteThread: ({ payload }) =>
+        events.transact((emit) =>
+          Effect.gen(function* () {
+            const row = yield* thread(payload.thread_id)
+            yield* repo.removeThread(row.id)
+            yield* emit(Ev.ThreadDelete, { thread_id: row.id, feed_id: feedId }, audience)
+            yield* repo.audit({
+              event_type: "thread.delete",
+              actor_id: payload.actor,
+              target_id: row.id,
+              metadata: { feed_id: feedId, thread_id: row.id, name: row.name }
+            })
+          })
+        ).pipe(dieOnStorageError),
+
+      Subscribe: ({ payload }) =>
+        events.transact(() =>
+          Effect.gen(function* () {
+            const row = yield* thread(payload.thread_id)
+            yield* repo.subscribe(row.id, payload.actor)
+          })
+        ).pipe(dieOnStorageError),
+
+      Unsubscribe: ({ payload }) =>
+        events.transact(() =>
+          Effect.gen(function* () {
+            const row = yield* thread(payload.thread_id)
+            yield* repo.unsubscribe(row.id, payload.actor)
+          })
+        ).pipe(dieOnStorageError)
     })
   })
 ).pipe(Layer.provide(FeedRepo.Default))

@@ -1,4 +1,4 @@
-// SQL of the Feed entity: messages, their reactions and pins. Message ids are snowflakes above 2^53:
+// SQL of the Feed entity: messages, their reactions and pins, threads and their subscribers. Message ids are snowflakes above 2^53:
 // they are bound as decimal text and read back with CAST(... AS TEXT), because SQLite hands integers
 // to JavaScript as doubles. Mentions, embeds, attachment ids and components are JSON text columns.
 import { SqlClient } from "@effect/sql"
@@ -6,6 +6,7 @@ import { Effect, Option, ParseResult, Schema } from "effect"
 import type { ChatMessage, Embed, Mention, Reaction } from "../../protocol/api/messages.js"
 import { Embed as EmbedSchema, Mention as MentionSchema, type Pin } from "../../protocol/api/messages.js"
 import { FeedType } from "../../protocol/api/spaces.js"
+import { type Thread, ThreadId } from "../../protocol/api/threads.js"
 import { FeedId, UserId } from "../../protocol/ids.js"
 import { parseJson, stringifyJson } from "../../protocol/json.js"
 import { type Snowflake, SnowflakeFromString } from "../../protocol/snowflake.js"
@@ -45,7 +46,20 @@ export type MessageRow = typeof MessageRow.Type
 const MESSAGE_COLUMNS = `CAST(id AS TEXT) AS id, feed_id, thread_id, author_id, body, CAST(reply_to AS TEXT) AS reply_to,
   mentions, embeds, attachments, components, created_at, edited_at`
 
-const NonceRow = Schema.Struct({ id: SnowflakeFromString, feed_id: IntColumn, created_at: IntColumn })
+const NonceRow = Schema.Struct({ id: SnowflakeFromString, feed_id: IntColumn, thread_id: Schema.NullOr(IntColumn), created_at: IntColumn })
+const ThreadRow = Schema.Struct({
+  id: Schema.compose(IntColumn, ThreadId),
+  feed_id: Schema.compose(IntColumn, FeedId),
+  parent_msg_id: Schema.NullOr(SnowflakeFromString),
+  name: Schema.String,
+  archived: BoolColumn,
+  locked: BoolColumn,
+  creator_id: Schema.compose(IntColumn, UserId),
+  created_at: IntColumn
+})
+export type ThreadRow = typeof ThreadRow.Type
+const THREAD_COLUMNS = "id, feed_id, CAST(parent_msg_id AS TEXT) AS parent_msg_id, name, archived, locked, creator_id, created_at"
+const ThreadIdRow = Schema.Struct({ id: Schema.compose(IntColumn, ThreadId) })
 const FeedRow = Schema.Struct({ type: FeedType })
 const IdRow = Schema.Struct({ id: IntColumn })
 const MessageIdRow = Schema.Struct({ id: SnowflakeFromString })
@@ -69,6 +83,7 @@ export const seconds = (ms: number) => Math.floor(ms / 1000)
 export interface NewMessage {
   readonly id: Snowflake
   readonly feed_id: FeedId
+  readonly thread_id: ThreadId | null
   readonly author_id: UserId
   readonly body: string
   readonly reply_to: Snowflake | null
@@ -112,6 +127,20 @@ export const toChatMessage = (
   author_address: null
 })
 
+export const toThread = (row: ThreadRow): Thread => ({
+  thread_id: row.id,
+  parent_feed_id: row.feed_id,
+  parent_msg_id: row.parent_msg_id,
+  name: row.name,
+  archived: row.archived,
+  locked: row.locked,
+  creator_id: row.creator_id,
+  created_at: seconds(row.created_at)
+})
+
+/** Top-level messages of the feed (null), or the messages of one of its threads. */
+export type Where = ThreadId | null
+
 export const makeFeedRepo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const snowflakes = yield* Snowflakes
@@ -125,17 +154,19 @@ export const makeFeedRepo = Effect.gen(function* () {
       Effect.map((rows) => Option.map(first(rows), (r) => r.type))
     )
 
-  /** A top-level message of this feed. */
-  const find = (feedId: FeedId, id: Snowflake) =>
+  const inThread = (thread: Where) => (thread === null ? sql`thread_id IS NULL` : sql`thread_id = ${thread}`)
+
+  /** A top-level message of this feed, or with `thread`, a message of that thread. */
+  const find = (feedId: FeedId, id: Snowflake, thread: Where = null) =>
     sql`SELECT ${sql.literal(MESSAGE_COLUMNS)} FROM messages
-      WHERE id = ${id.toString()} AND feed_id = ${feedId} AND thread_id IS NULL`.pipe(
+      WHERE id = ${id.toString()} AND feed_id = ${feedId} AND ${inThread(thread)}`.pipe(
       Effect.flatMap(decodeRows(MessageRow)),
       Effect.map(first)
     )
 
   /** The message an author sent with this nonce, in whatever feed. */
   const findByNonce = (authorId: UserId, nonce: string) =>
-    sql`SELECT CAST(id AS TEXT) AS id, feed_id, created_at FROM messages WHERE author_id = ${authorId} AND nonce = ${nonce}`.pipe(
+    sql`SELECT CAST(id AS TEXT) AS id, feed_id, thread_id, created_at FROM messages WHERE author_id = ${authorId} AND nonce = ${nonce}`.pipe(
       Effect.flatMap(decodeRows(NonceRow)),
       Effect.map(first)
     )
@@ -144,7 +175,7 @@ export const makeFeedRepo = Effect.gen(function* () {
     sql`INSERT INTO messages ${sql.insert({
       id: m.id.toString(),
       feed_id: m.feed_id,
-      thread_id: null,
+      thread_id: m.thread_id,
       author_id: m.author_id,
       body: m.body,
       reply_to: m.reply_to === null ? null : m.reply_to.toString(),
@@ -178,9 +209,13 @@ export const makeFeedRepo = Effect.gen(function* () {
    * One page of the feed's top-level messages. Newest first, below `before` and above `after` when
    * given; with only `after`, oldest first from just after it (catching up forwards).
    */
-  const page = (feedId: FeedId, q: { readonly before?: Snowflake | undefined; readonly after?: Snowflake | undefined; readonly limit: number }) => {
+  const page = (
+    feedId: FeedId,
+    q: { readonly before?: Snowflake | undefined; readonly after?: Snowflake | undefined; readonly limit: number },
+    thread: Where = null
+  ) => {
     const ascending = q.after !== undefined && q.before === undefined
-    const clauses = [sql`feed_id = ${feedId}`, sql`thread_id IS NULL`]
+    const clauses = [sql`feed_id = ${feedId}`, inThread(thread)]
     if (q.before !== undefined) clauses.push(sql`id < ${q.before.toString()}`)
     if (q.after !== undefined) clauses.push(sql`id > ${q.after.toString()}`)
     return sql`SELECT ${sql.literal(MESSAGE_COLUMNS)} FROM messages WHERE ${sql.and(clauses)}
@@ -299,7 +334,69 @@ export const makeFeedRepo = Effect.gen(function* () {
       })}`
     })
 
+  /** A thread of this feed. */
+  const findThread = (feedId: FeedId, id: ThreadId) =>
+    sql`SELECT ${sql.literal(THREAD_COLUMNS)} FROM threads WHERE id = ${id} AND feed_id = ${feedId}`.pipe(
+      Effect.flatMap(decodeRows(ThreadRow)),
+      Effect.map(first)
+    )
+
+  /** Whether a thread already hangs off this message. */
+  const threadOf = (parentMsgId: Snowflake) =>
+    sql`SELECT id FROM threads WHERE parent_msg_id = ${parentMsgId.toString()}`.pipe(
+      Effect.flatMap(decodeRows(ThreadIdRow)),
+      Effect.map((rows) => rows.length > 0)
+    )
+
+  const insertThread = (t: {
+    readonly feed_id: FeedId
+    readonly parent_msg_id: Snowflake | null
+    readonly name: string
+    readonly creator_id: UserId
+    readonly created_at: number
+  }) =>
+    sql`INSERT INTO threads ${sql.insert({
+      feed_id: t.feed_id,
+      parent_msg_id: t.parent_msg_id === null ? null : t.parent_msg_id.toString(),
+      name: t.name,
+      archived: 0,
+      locked: 0,
+      creator_id: t.creator_id,
+      created_at: t.created_at
+    })} RETURNING id`.pipe(Effect.flatMap(decodeRows(ThreadIdRow)), Effect.map((rows) => rows[0]!.id))
+
+  const updateThread = (id: ThreadId, t: { readonly name: string; readonly archived: boolean; readonly locked: boolean }) =>
+    sql`UPDATE threads SET name = ${t.name}, archived = ${t.archived ? 1 : 0}, locked = ${t.locked ? 1 : 0} WHERE id = ${id}`
+
+  /** Deletes a thread with its messages (their reactions and pins, and its subscriptions, cascade). */
+  const removeThread = (id: ThreadId) =>
+    Effect.gen(function* () {
+      yield* sql`DELETE FROM messages WHERE thread_id = ${id}`
+      yield* sql`DELETE FROM threads WHERE id = ${id}`
+    })
+
+  const subscribe = (id: ThreadId, userId: UserId) =>
+    sql`INSERT INTO thread_subscribers ${sql.insert({ thread_id: id, user_id: userId, created_at: Date.now() })}
+      ON CONFLICT (thread_id, user_id) DO NOTHING`
+
+  const unsubscribe = (id: ThreadId, userId: UserId) =>
+    sql`DELETE FROM thread_subscribers WHERE thread_id = ${id} AND user_id = ${userId}`
+
+  const subscribers = (id: ThreadId) =>
+    sql`SELECT user_id AS id FROM thread_subscribers WHERE thread_id = ${id} ORDER BY user_id`.pipe(
+      Effect.flatMap(decodeRows(IdRow)),
+      Effect.map((rows) => rows.map((r) => r.id))
+    )
+
   return {
+    findThread,
+    threadOf,
+    insertThread,
+    updateThread,
+    removeThread,
+    subscribe,
+    unsubscribe,
+    subscribers,
     feedType,
     find,
     findByNonce,

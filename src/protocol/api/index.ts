@@ -13,10 +13,11 @@ import * as Roles from "./roles.js"
 import * as Server from "./server.js"
 import * as Spaces from "./spaces.js"
 import * as Sync from "./sync.js"
+import * as Threads from "./threads.js"
 import * as Users from "./users.js"
 
 const isEndpoint = (value: unknown): value is Endpoint =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
 
-export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Files, Embeds]
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds]
   .flatMap((module) => Object.values(module).filter(isEndpoint))

@@ -19,6 +19,7 @@ import { rolesRoutes } from "./routes/roles.js"
 import { searchRoutes } from "./routes/search.js"
 import { serverRoutes } from "./routes/server.js"
 import { spacesRoutes } from "./routes/spaces.js"
+import { threadsRoutes } from "./routes/threads.js"
 import { userRoutes } from "./routes/users.js"
 
 export const router = HttpRouter.empty.pipe(
@@ -32,6 +33,7 @@ export const router = HttpRouter.empty.pipe(
   invitesRoutes,
   auditRoutes,
   messagesRoutes,
+  threadsRoutes,
   embedsRoutes,
   searchRoutes,
   filesRoutes

@@ -5,11 +5,13 @@ import m0002 from "./0002_community.js"
 import m0003 from "./0003_messages.js"
 import m0004 from "./0004_search.js"
 import m0005 from "./0005_files.js"
+import m0006 from "./0006_threads.js"
 
 export const migrations = Migrator.fromRecord({
   "0001_accounts": m0001,
   "0002_community": m0002,
   "0003_messages": m0003,
   "0004_search": m0004,
-  "0005_files": m0005
+  "0005_files": m0005,
+  "0006_threads": m0006
 })
