@@ -162,6 +162,26 @@ for (const backend of backends) {
           expect(inThread.map((e) => e.payload.body)).toEqual(["t0", "t1", "t2", "t3", "t4", "once", "re"])
         }))
 
+      it.effect("a thread message is edited, reacted to, pinned and deleted through its feed's message endpoints", () =>
+        Effect.gen(function* () {
+          const boss = yield* owner
+          const author = yield* member("tauthor")
+          const feed = yield* newFeed()
+          const parent = yield* post(author, feed.feed_id, "start here")
+          const thread = yield* create(author, feed.feed_id, { parent_msg_id: parent.msg_id, name: uniqueName("t") })
+          const sent = yield* say(author, feed.feed_id, thread.thread_id, { body: "in the thread" })
+          const params = { feed_id: feed.feed_id, msg_id: sent.msg_id }
+
+          yield* author.client.call(Messages.editMessage, { params, body: { body: "edited in the thread" } })
+          yield* author.client.call(Messages.addReaction, { params: { ...params, emoji: "👍" } })
+          yield* boss.client.call(Messages.pinMessage, { params })
+          const [shown] = yield* threadHistory(author, feed.feed_id, thread.thread_id)
+          expect(shown).toMatchObject({ body: "edited in the thread", pinned: true, reactions: [{ emoji: "👍", count: 1 }] })
+
+          yield* author.client.call(Messages.deleteMessage, { params })
+          expect(yield* threadHistory(author, feed.feed_id, thread.thread_id)).toEqual([])
+        }))
+
       it.effect("forum feeds: posts are threads without a parent; plain sends point to threads", () =>
         Effect.gen(function* () {
           const forum = yield* newFeed("forum")

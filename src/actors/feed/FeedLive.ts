@@ -54,8 +54,9 @@ export const FeedLive = Feed.toLayer(
     /** Who hears about this feed's messages: those who may see the feed. */
     const audience: Audience = { _tag: "space", space_type: "feed", space_id: feedId, permission: Permission.VIEW_SPACE }
 
+    /** A message of this feed, top-level or in one of its threads. */
     const message = (id: Snowflake) =>
-      Effect.flatMap(repo.find(feedId, id), Option.match({
+      Effect.flatMap(repo.find(feedId, id, "any"), Option.match({
         onNone: () => Effect.fail(new MessageNotFound()),
         onSome: Effect.succeed
       }))

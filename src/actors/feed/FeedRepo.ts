@@ -154,10 +154,14 @@ export const makeFeedRepo = Effect.gen(function* () {
       Effect.map((rows) => Option.map(first(rows), (r) => r.type))
     )
 
-  const inThread = (thread: Where) => (thread === null ? sql`thread_id IS NULL` : sql`thread_id = ${thread}`)
+  const inThread = (thread: Where | "any") =>
+    thread === "any" ? sql`1 = 1` : thread === null ? sql`thread_id IS NULL` : sql`thread_id = ${thread}`
 
-  /** A top-level message of this feed, or with `thread`, a message of that thread. */
-  const find = (feedId: FeedId, id: Snowflake, thread: Where = null) =>
+  /**
+   * A top-level message of this feed; with `thread`, a message of that thread; with "any", a message
+   * anywhere in the feed (what edits, deletes, reactions and pins act on).
+   */
+  const find = (feedId: FeedId, id: Snowflake, thread: Where | "any" = null) =>
     sql`SELECT ${sql.literal(MESSAGE_COLUMNS)} FROM messages
       WHERE id = ${id.toString()} AND feed_id = ${feedId} AND ${inThread(thread)}`.pipe(
       Effect.flatMap(decodeRows(MessageRow)),
@@ -195,12 +199,12 @@ export const makeFeedRepo = Effect.gen(function* () {
   const remove = (ids: ReadonlyArray<Snowflake>) =>
     ids.length === 0 ? Effect.void : sql`DELETE FROM messages WHERE ${sql.in("id", text(ids))}`
 
-  /** Which of `ids` are top-level messages of this feed, in id order. */
+  /** Which of `ids` are messages of this feed (top-level or in a thread), in id order. */
   const existing = (feedId: FeedId, ids: ReadonlyArray<Snowflake>) =>
     ids.length === 0
       ? Effect.succeed([] as Array<Snowflake>)
       : sql`SELECT CAST(id AS TEXT) AS id FROM messages
-          WHERE ${sql.in("id", text(ids))} AND feed_id = ${feedId} AND thread_id IS NULL ORDER BY id`.pipe(
+          WHERE ${sql.in("id", text(ids))} AND feed_id = ${feedId} ORDER BY id`.pipe(
           Effect.flatMap(decodeRows(MessageIdRow)),
           Effect.map((rows) => rows.map((r) => r.id))
         )
