@@ -2,32 +2,19 @@
 // they are bound as decimal text and read back with CAST(... AS TEXT), because SQLite hands integers
 // to JavaScript as doubles. Mentions, embeds, attachment ids and components are JSON text columns.
 import { SqlClient } from "@effect/sql"
-import { Effect, Option, ParseResult, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import type { ChatMessage, Embed, Mention, Reaction } from "../../protocol/api/messages.js"
 import { Embed as EmbedSchema, Mention as MentionSchema, type Pin } from "../../protocol/api/messages.js"
 import { FeedType } from "../../protocol/api/spaces.js"
 import { type Thread, ThreadId } from "../../protocol/api/threads.js"
 import { FeedId, UserId } from "../../protocol/ids.js"
-import { parseJson, stringifyJson } from "../../protocol/json.js"
+import { stringifyJson } from "../../protocol/json.js"
 import { type Snowflake, SnowflakeFromString } from "../../protocol/snowflake.js"
-import { BoolColumn, decodeRows, IntColumn } from "../../runtime/db/columns.js"
+import { BoolColumn, decodeRows, IntColumn, JsonColumn } from "../../runtime/db/columns.js"
 import { Snowflakes } from "../../runtime/ids/Snowflakes.js"
 
-/** A JSON text column decoded with `schema` (losslessly: big integers stay exact). */
-const JsonColumn = <A, I>(schema: Schema.Schema<A, I>) =>
-  Schema.compose(
-    Schema.transformOrFail(Schema.String, Schema.Unknown, {
-      strict: true,
-      decode: (text, _options, ast) => {
-        const parsed = parseJson(text)
-        return parsed.ok ? ParseResult.succeed(parsed.value) : ParseResult.fail(new ParseResult.Type(ast, text, parsed.error))
-      },
-      encode: (value) => ParseResult.succeed(stringifyJson(value))
-    }),
-    schema
-  )
-
-const MessageRow = Schema.Struct({
+/** A message as the database holds it (ids read as text, JSON columns decoded). */
+export const MessageRow = Schema.Struct({
   id: SnowflakeFromString,
   feed_id: Schema.compose(IntColumn, FeedId),
   thread_id: Schema.NullOr(IntColumn),

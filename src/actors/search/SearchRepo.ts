@@ -4,44 +4,14 @@
 // alone (see `RELEVANCE`), so both databases answer alike and a cursor stays valid across pages.
 import { SqlClient } from "@effect/sql"
 import type { Fragment } from "@effect/sql/Statement"
-import { Effect, ParseResult, Schema } from "effect"
-import { Embed, Mention } from "../../protocol/api/messages.js"
-import { FeedId, UserId } from "../../protocol/ids.js"
-import { parseJson, stringifyJson } from "../../protocol/json.js"
-import { type Snowflake, SnowflakeFromString } from "../../protocol/snowflake.js"
+import { Effect, Schema } from "effect"
+import type { Snowflake } from "../../protocol/snowflake.js"
 import { decodeRows, IntColumn } from "../../runtime/db/columns.js"
+import { MessageRow } from "../feed/FeedRepo.js"
 import { fts5Match, type Term, tsquery } from "./terms.js"
 
-/** A JSON text column, decoded losslessly (integers beyond 2^53 stay exact). */
-const JsonColumn = <A, I>(schema: Schema.Schema<A, I>) =>
-  Schema.compose(
-    Schema.transformOrFail(Schema.String, Schema.Unknown, {
-      strict: true,
-      decode: (text, _options, ast) => {
-        const parsed = parseJson(text)
-        return parsed.ok ? ParseResult.succeed(parsed.value) : ParseResult.fail(new ParseResult.Type(ast, text, parsed.error))
-      },
-      encode: (value) => ParseResult.succeed(stringifyJson(value))
-    }),
-    schema
-  )
-
 /** A message row as the Feed's repo reads it, plus its relevance. */
-const HitRow = Schema.Struct({
-  id: SnowflakeFromString,
-  feed_id: Schema.compose(IntColumn, FeedId),
-  thread_id: Schema.NullOr(IntColumn),
-  author_id: Schema.compose(IntColumn, UserId),
-  body: Schema.String,
-  reply_to: Schema.NullOr(SnowflakeFromString),
-  mentions: JsonColumn(Schema.Array(Mention)),
-  embeds: JsonColumn(Schema.Array(Embed)),
-  attachments: JsonColumn(Schema.Array(Schema.String)),
-  components: JsonColumn(Schema.Array(Schema.Unknown)),
-  created_at: IntColumn,
-  edited_at: Schema.NullOr(IntColumn),
-  score: IntColumn
-})
+const HitRow = Schema.Struct({ ...MessageRow.fields, score: IntColumn })
 export type HitRow = typeof HitRow.Type
 
 export interface SearchFilters {
