@@ -253,7 +253,24 @@ for (const backend of backends) {
           // An embed or an attachment is content enough; the body is kept exactly as sent.
           const embed = { url: "https://example.com", title: "Example" }
           const withEmbed = yield* send(plain, feed.feed_id, { body: "  ", embeds: [embed] })
-          yield* send(plain, feed.feed_id, { body: "", attachments: ["file-1"] })
+          // An attachment is a file uploaded to this feed; any other id is refused.
+          const { url } = yield* TestServer
+          const uploadTo = (feedId: FeedId) =>
+            Effect.promise(async () => {
+              const form = new FormData()
+              form.append("file", new Blob(["notes"], { type: "text/plain" }), "notes.txt")
+              const response = await fetch(`${url}/api/v1/feeds/${feedId}/files`, {
+                method: "POST",
+                headers: { authorization: `Bearer ${plain.token}` },
+                body: form
+              })
+              return (await response.json() as { file_id: string }).file_id
+            })
+          const here = yield* uploadTo(feed.feed_id)
+          const there = yield* uploadTo(other.feed_id)
+          const withFile = yield* send(plain, feed.feed_id, { body: "", attachments: [here] })
+          expect(yield* failure(send(plain, feed.feed_id, { body: "", attachments: [there] }))).toEqual({ code: "FILE_NOT_FOUND" })
+          expect(yield* failure(send(plain, feed.feed_id, { body: "", attachments: ["file-1"] }))).toEqual({ code: "FILE_NOT_FOUND" })
 
           // Replies must be to a message of this feed.
           const elsewhere = yield* send(plain, other.feed_id, { body: "over there" })
@@ -295,6 +312,7 @@ for (const backend of backends) {
           const shown = new Map((yield* history(plain, feed.feed_id)).map((m) => [m.msg_id, m]))
           expect(shown.get(withEmbed.msg_id)).toMatchObject({ body: "  ", embeds: [embed], attachments: [], reply_to: null })
           expect(shown.get(reply.msg_id)).toMatchObject({ body: "re", reply_to: withEmbed.msg_id })
+          expect(shown.get(withFile.msg_id)).toMatchObject({ body: "", attachments: [here] })
           expect(shown.get(mentioned.msg_id)).toEqual({
             msg_id: mentioned.msg_id,
             feed_id: feed.feed_id,

@@ -18,6 +18,7 @@ import {
 import { CreateThread, Thread, ThreadId, UpdateThread } from "../../protocol/api/threads.js"
 import {
   EmptyMessage,
+  FileNotFound,
   Forbidden,
   InvalidBody,
   LimitReached,
@@ -57,7 +58,8 @@ export const Feed = Entity.make("Feed", [
       RoleNotFound,
       Forbidden,
       InvalidBody,
-      ThreadNotFound
+      ThreadNotFound,
+      FileNotFound
     )
   }),
   /** Newest first; with only `after`, oldest first from just after it. */

@@ -7,6 +7,7 @@ import type { SendMessage } from "../../protocol/api/messages.js"
 import type { CreateThread, ThreadId, UpdateThread } from "../../protocol/api/threads.js"
 import {
   EmptyMessage,
+  FileNotFound,
   Forbidden,
   InvalidBody,
   LimitReached,
@@ -136,12 +137,17 @@ export const FeedLive = Feed.toLayer(
             return yield* missing("MANAGE_THREADS", "to post in a locked thread")
           }
           const embeds = input.embeds ?? []
-          // File ids are stored as given: the files group validates them (ownership, feed) later.
           const attachments = input.attachments ?? []
           yield* checkBody(input.body, embeds.length > 0 || attachments.length > 0)
           if (embeds.length > 0 && !has(permissions, Permission.SEND_EMBEDS)) return yield* missing("SEND_EMBEDS", "to send embeds")
           if (attachments.length > 0 && !has(permissions, Permission.ATTACH_FILES)) {
             return yield* missing("ATTACH_FILES", "to attach files")
+          }
+          // An attachment is a file uploaded to this very feed: its download is checked against this
+          // feed's permissions, so a file of another feed cannot be shown here.
+          const uploaded = yield* repo.filesOf(feedId, attachments)
+          if (attachments.some((id) => !uploaded.has(id))) {
+            return yield* new FileNotFound({ message: "An attached file was not uploaded to this feed." })
           }
           yield* checkMentions(input.mentions, permissions)
           if (input.reply_to !== undefined && Option.isNone(yield* repo.find(feedId, input.reply_to, where))) {

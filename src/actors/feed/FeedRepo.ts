@@ -141,6 +141,15 @@ export const makeFeedRepo = Effect.gen(function* () {
       Effect.map((rows) => Option.map(first(rows), (r) => r.type))
     )
 
+  /** Which of these file ids were uploaded to this feed. */
+  const filesOf = (feedId: FeedId, ids: ReadonlyArray<string>) =>
+    ids.length === 0
+      ? Effect.succeed(new Set<string>())
+      : sql`SELECT id FROM files WHERE feed_id = ${feedId} AND ${sql.in("id", ids)}`.pipe(
+        Effect.flatMap(decodeRows(Schema.Struct({ id: Schema.String }))),
+        Effect.map((rows) => new Set(rows.map((r) => r.id)))
+      )
+
   const inThread = (thread: Where | "any") =>
     thread === "any" ? sql`1 = 1` : thread === null ? sql`thread_id IS NULL` : sql`thread_id = ${thread}`
 
@@ -389,6 +398,7 @@ export const makeFeedRepo = Effect.gen(function* () {
     unsubscribe,
     subscribers,
     feedType,
+    filesOf,
     find,
     findByNonce,
     insert,
