@@ -2,9 +2,8 @@
 // posters, idempotent sends, the rules of announcement and forum feeds, bodies, replies, mentions,
 // edits and deletes by authors and moderators, bulk delete, reactions, pins, history paging, and
 // snowflake ids beyond 2^53 exact on the wire, on SQLite and (when configured) PostgreSQL.
-import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import * as Messages from "../../src/protocol/api/messages.js"
 import * as Roles from "../../src/protocol/api/roles.js"
 import * as ServerApi from "../../src/protocol/api/server.js"
@@ -14,24 +13,13 @@ import type { FeedId, RoleId, UserId } from "../../src/protocol/ids.js"
 import { parseJson, stringifyJson } from "../../src/protocol/json.js"
 import { Permission, type PermissionSet } from "../../src/protocol/permissions.js"
 import type { Snowflake } from "../../src/protocol/snowflake.js"
-import { VoxConfig } from "../../src/runtime/config/VoxConfig.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
 import { backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+import { eventsOfType, withSuiteDatabase } from "../support/db.js"
+import { newUser, owner, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
-const PASSWORD = "correct horse battery"
 const EVERYONE = 1 as RoleId
 
-/** The owner: the first account of the suite's server. */
-const owner = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  const session = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
-    Effect.orElse(() => client.register({ username: "owner", password: PASSWORD }))
-  )
-  return { ...session, client: client.withToken(session.token) }
-})
-
-const member = (prefix: string) => Effect.flatMap(TestServer, ({ client }) => registered(client, uniqueName(prefix)))
+const member = newUser
 
 type Acting = Effect.Effect.Success<ReturnType<typeof member>>
 
@@ -81,24 +69,13 @@ const raw = (token: string, method: string, path: string, body?: string) =>
 const pathOf = (endpoint: Endpoint, params: Record<string, unknown>) => fillPath(endpoint.path, params)
 
 /** Runs `f` on a connection of its own to the suite's database. */
-const db = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
-  Effect.gen(function* () {
-    const { settings } = yield* TestServer
-    return yield* Effect.flatMap(SqlClient.SqlClient, f).pipe(
-      Effect.provide(DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings)))),
-      Effect.scoped,
-      Effect.orDie
-    )
-  })
+const db = withSuiteDatabase
 
 const json = (text: string): any => (parseJson(text) as { ok: true; value: unknown }).value
 
 /** Gateway events of one type (in log order) whose payload is about this feed. */
 const eventsOf = (type: string, feedId: FeedId) =>
-  db((sql) => sql<{ payload: string; audience: string }>`SELECT payload, audience FROM event_log WHERE type = ${type} ORDER BY id`)
-    .pipe(Effect.map((rows) =>
-      rows.map((r) => ({ payload: json(r.payload), audience: json(r.audience) })).filter((e) => e.payload.feed_id === feedId)
-    ))
+  db(eventsOfType(type)).pipe(Effect.map((events) => events.filter((e) => e.payload.feed_id === feedId)))
 
 const auditOf = (type: string) =>
   db((sql) => sql<{ actor_id: unknown; target_id: unknown; metadata: string }>`

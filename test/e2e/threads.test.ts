@@ -2,9 +2,8 @@
 // messages (history, increasing ids, idempotent nonces), locking (acceptance 6, second half),
 // archiving, renaming, deleting with their messages, subscriptions, events, refusals and unknown ids,
 // on SQLite and (when configured) PostgreSQL.
-import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import * as Messages from "../../src/protocol/api/messages.js"
 import * as Roles from "../../src/protocol/api/roles.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
@@ -13,23 +12,13 @@ import type { FeedId, RoleId } from "../../src/protocol/ids.js"
 import { parseJson } from "../../src/protocol/json.js"
 import { Permission, type PermissionSet } from "../../src/protocol/permissions.js"
 import type { Snowflake } from "../../src/protocol/snowflake.js"
-import { VoxConfig } from "../../src/runtime/config/VoxConfig.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
 import { backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+import { eventsOfType, withSuiteDatabase } from "../support/db.js"
+import { newUser, owner, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
-const PASSWORD = "correct horse battery"
 const EVERYONE = 1 as RoleId
 
-const owner = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  const session = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
-    Effect.orElse(() => client.register({ username: "owner", password: PASSWORD }))
-  )
-  return { ...session, client: client.withToken(session.token) }
-})
-
-const member = (prefix: string) => Effect.flatMap(TestServer, ({ client }) => registered(client, uniqueName(prefix)))
+const member = newUser
 type Acting = { readonly client: Effect.Effect.Success<ReturnType<typeof member>>["client"] }
 
 /** A member holding a role with MANAGE_THREADS (made by the owner). */
@@ -73,25 +62,14 @@ const failure = <A, E>(call: Effect.Effect<A, E>) =>
     ...(e.missing_permission === undefined ? {} : { missing: e.missing_permission as string })
   }))
 
-const db = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
-  Effect.gen(function* () {
-    const { settings } = yield* TestServer
-    return yield* Effect.flatMap(SqlClient.SqlClient, f).pipe(
-      Effect.provide(DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings)))),
-      Effect.scoped,
-      Effect.orDie
-    )
-  })
+const db = withSuiteDatabase
 
 const json = (text: string): any => (parseJson(text) as { ok: true; value: unknown }).value
 
 /** Gateway events of one type (in log order) about this feed (by feed_id or parent_feed_id). */
 const eventsOf = (type: string, feedId: FeedId) =>
-  db((sql) => sql<{ payload: string; audience: string }>`SELECT payload, audience FROM event_log WHERE type = ${type} ORDER BY id`)
-    .pipe(Effect.map((rows) =>
-      rows.map((r) => ({ payload: json(r.payload), audience: json(r.audience) }))
-        .filter((e) => e.payload.feed_id === feedId || e.payload.parent_feed_id === feedId)
-    ))
+  db(eventsOfType(type)).pipe(Effect.map((events) =>
+    events.filter((e) => e.payload.feed_id === feedId || e.payload.parent_feed_id === feedId)))
 
 const subscribersOf = (threadId: Threads.ThreadId) =>
   db((sql) => sql<{ user_id: unknown }>`SELECT user_id FROM thread_subscribers WHERE thread_id = ${threadId} ORDER BY user_id`)
