@@ -16,6 +16,8 @@ export const RoomId = uint32Id("RoomId")
 export type RoomId = typeof RoomId.Type
 export const CategoryId = uint32Id("CategoryId")
 export type CategoryId = typeof CategoryId.Type
+export const DmId = uint32Id("DmId")
+export type DmId = typeof DmId.Type
 
 /** A role or a user id: what a permission override targets. */
 export const TargetId = Schema.Number.pipe(Schema.int(), Schema.between(1, UINT32_MAX))

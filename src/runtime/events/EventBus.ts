@@ -7,6 +7,8 @@ import type { Snowflake } from "../../protocol/snowflake.js"
 /** One published event: `data` is already in its wire form (encoded by the event's schema). */
 export interface BusEvent {
   readonly id: Snowflake
+  /** The event's position in the log's one total order (commit order, no gaps). */
+  readonly seq: number
   readonly type: string
   readonly data: unknown
   readonly audience: Audience

@@ -1,10 +1,17 @@
 // How entities emit events: inside the transaction that changes state, each event is appended to the
 // event log; only after the commit is it published on the bus. A rolled-back change publishes nothing,
 // and every published event is in the log that sync and resume read.
+//
+// Each logged event also takes the next position (`seq`) in one total order of the whole log. The
+// positions are allocated as the transaction's last step, from a single counter row: on PostgreSQL its
+// row lock makes concurrent transactions take their positions in commit order; SQLite has one writer
+// anyway. So positions are gap-free and commit-ordered, which is what lets the gateway deliver and
+// replay the log in one order on every node and after any restart.
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import { Audience, type EventDef } from "../../protocol/events.js"
 import { stringifyJson } from "../../protocol/json.js"
+import { decodeRows, IntColumn } from "../db/columns.js"
 import { Snowflakes } from "../ids/Snowflakes.js"
 import { type BusEvent, EventBus } from "./EventBus.js"
 
@@ -15,6 +22,7 @@ export type Emit = <N extends string, S extends Schema.Schema.AnyNoContext>(
 ) => Effect.Effect<void, SqlError.SqlError>
 
 const encodeAudience = Schema.encodeSync(Audience)
+const LastSeq = Schema.Struct({ last_seq: IntColumn })
 
 export class Events extends Effect.Service<Events>()("vox/Events", {
   effect: Effect.gen(function* () {
@@ -22,26 +30,43 @@ export class Events extends Effect.Service<Events>()("vox/Events", {
     const bus = yield* EventBus
     const snowflakes = yield* Snowflakes
 
+    /** Takes `count` consecutive positions; the caller's transaction holds them until it ends. */
+    const allocate = (count: number) =>
+      sql`UPDATE event_sequence SET last_seq = last_seq + ${count} WHERE id = 1 RETURNING last_seq`.pipe(
+        Effect.flatMap(decodeRows(LastSeq)),
+        Effect.map((rows) => rows[0]!.last_seq - count + 1),
+        // The counter row is ours; a value that does not decode is a broken database, not an input.
+        Effect.catchTag("ParseError", Effect.die)
+      )
+
     /** Runs `body` in a transaction; the events it emits are logged with it and published after it. */
     const transact = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
       Effect.gen(function* () {
-        const emitted: Array<BusEvent> = []
+        const pending: Array<Omit<BusEvent, "seq">> = []
         const emit: Emit = (def, data, audience) =>
           Effect.gen(function* () {
             // An event that does not fit its own schema is a bug in the emitter, not a user error.
             const wire = yield* Schema.encode(def.schema)(data).pipe(Effect.orDie)
-            const event: BusEvent = { id: yield* snowflakes.next, type: def.name, data: wire, audience, at: Date.now() }
-            yield* sql`INSERT INTO event_log ${sql.insert({
-              id: event.id.toString(),
-              type: event.type,
-              audience: stringifyJson(encodeAudience(audience)),
-              payload: stringifyJson(wire),
-              created_at: event.at
-            })}`
-            emitted.push(event)
+            pending.push({ id: yield* snowflakes.next, type: def.name, data: wire, audience, at: Date.now() })
           })
-        const result = yield* sql.withTransaction(body(emit))
-        yield* bus.publish(emitted)
+        const [result, logged] = yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const result = yield* body(emit)
+            if (pending.length === 0) return [result, []] as const
+            const first = yield* allocate(pending.length)
+            const logged: Array<BusEvent> = pending.map((e, i) => ({ ...e, seq: first + i }))
+            yield* sql`INSERT INTO event_log ${sql.insert(logged.map((e) => ({
+              id: e.id.toString(),
+              seq: e.seq,
+              type: e.type,
+              audience: stringifyJson(encodeAudience(e.audience)),
+              payload: stringifyJson(e.data),
+              created_at: e.at
+            })))}`
+            return [result, logged] as const
+          })
+        )
+        if (logged.length > 0) yield* bus.publish(logged)
         return result
       })
 

@@ -6,6 +6,8 @@ import m0003 from "./0003_messages.js"
 import m0004 from "./0004_search.js"
 import m0005 from "./0005_files.js"
 import m0006 from "./0006_threads.js"
+import m0007 from "./0007_emoji.js"
+import m0010 from "./0010_gateway.js"
 
 export const migrations = Migrator.fromRecord({
   "0001_accounts": m0001,
@@ -13,5 +15,7 @@ export const migrations = Migrator.fromRecord({
   "0003_messages": m0003,
   "0004_search": m0004,
   "0005_files": m0005,
-  "0006_threads": m0006
+  "0006_threads": m0006,
+  "0007_emoji": m0007,
+  "0010_gateway": m0010
 })
