@@ -11,5 +11,6 @@ export default {
   // events: { retention: "7 days" }, // how far back POST /api/v1/sync can answer
   // embeds: { timeout: "5 seconds", maxBytes: 1048576, allowHosts: ["wiki.internal:8080"] }, // link previews; allowPrivateAddresses: true only for development
   // files: { maxBytes: 26214400, allowedTypes: ["image/*", "application/pdf"] }, // uploads; stored in <dataDir>/files
+  // emoji: { maxBytes: 262144, stickerMaxBytes: 524288 }, // custom emoji and sticker images (PNG, GIF, WebP)
   // log: { level: "info" }
 } satisfies VoxConfigFile

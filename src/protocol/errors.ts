@@ -50,6 +50,8 @@ export const ErrorStatus = {
   INVITE_NOT_FOUND: 404,
   ROLE_NOT_FOUND: 404,
   CATEGORY_NOT_FOUND: 404,
+  EMOJI_NOT_FOUND: 404,
+  STICKER_NOT_FOUND: 404,
   CMD_NOT_FOUND: 404,
   WEBHOOK_NOT_FOUND: 404,
   KEY_BACKUP_NOT_FOUND: 404,
@@ -279,6 +281,23 @@ export class CategoryNotFound extends Schema.TaggedError<CategoryNotFound>()("Ca
   }
 }
 
+/** An unknown custom emoji id, or a reaction's `name:id` naming no emoji of this server. */
+export class EmojiNotFound extends Schema.TaggedError<EmojiNotFound>()("EmojiNotFound", {
+  message: message("Emoji not found.")
+}) {
+  get code() {
+    return "EMOJI_NOT_FOUND" as const
+  }
+}
+
+export class StickerNotFound extends Schema.TaggedError<StickerNotFound>()("StickerNotFound", {
+  message: message("Sticker not found.")
+}) {
+  get code() {
+    return "STICKER_NOT_FOUND" as const
+  }
+}
+
 // --- invites -------------------------------------------------------------------------------------
 
 export class InviteExpired extends Schema.TaggedError<InviteExpired>()("InviteExpired", {
@@ -455,6 +474,8 @@ export const ProtocolErrors = [
   ThreadNotFound,
   RoleNotFound,
   CategoryNotFound,
+  EmojiNotFound,
+  StickerNotFound,
   InviteExpired,
   InviteInvalid,
   RateLimited,

@@ -11,6 +11,7 @@ import { Role } from "./api/roles.js"
 import { Invite } from "./api/invites.js"
 import { ChatMessage } from "./api/messages.js"
 import { Thread, ThreadId } from "./api/threads.js"
+import { Emoji, EmojiId, Sticker, StickerId } from "./api/emoji.js"
 import { Snowflake } from "./snowflake.js"
 
 /** Who receives an event. The gateway resolves it to sessions; nobody outside it sees the event. */
@@ -102,3 +103,11 @@ export const MessagePinUpdate = event(
 export const ThreadCreate = event("THREAD_CREATE", Thread)
 export const ThreadUpdate = event("THREAD_UPDATE", Thread)
 export const ThreadDelete = event("THREAD_DELETE", Schema.Struct({ thread_id: ThreadId, feed_id: FeedId }))
+
+export const EmojiCreate = event("EMOJI_CREATE", Emoji)
+/** Beyond the reference: an emoji renamed (its id, and so its reactions, stay). */
+export const EmojiUpdate = event("EMOJI_UPDATE", Emoji)
+export const EmojiDelete = event("EMOJI_DELETE", Schema.Struct({ emoji_id: EmojiId }))
+export const StickerCreate = event("STICKER_CREATE", Sticker)
+export const StickerUpdate = event("STICKER_UPDATE", Sticker)
+export const StickerDelete = event("STICKER_DELETE", Schema.Struct({ sticker_id: StickerId }))

@@ -78,7 +78,9 @@ for (const backend of backends) {
             target_id: role.role_id,
             msg_id: 1,
             thread_id: 1,
-            emoji: "x"
+            emoji: "x",
+            emoji_id: 1,
+            sticker_id: 1
           }
           const guarded = endpoints.filter((e) => typeof e.access === "object")
           expect(guarded.length).toBeGreaterThan(25)
@@ -107,7 +109,7 @@ for (const backend of backends) {
           const layout = yield* owner.client.call(Spaces.getLayout)
           const feed = yield* owner.client.call(Spaces.createFeed, { body: { name: "g", type: "text" } })
           expect(layout.feeds.length + 1).toBe((yield* owner.client.call(Spaces.getLayout)).feeds.length)
-          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1, msg_id: 1, thread_id: 1, emoji: "x" }
+          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1, msg_id: 1, thread_id: 1, emoji: "x", emoji_id: 1, sticker_id: 1 }
 
           yield* leaver.client.call(Members.leaveServer)
           yield* owner.client.call(Members.banMember, { params: { user_id: banned.user_id }, body: { reason: "spam" } })

@@ -5,6 +5,7 @@ import { Entity } from "@effect/cluster"
 import { AccessRpcs } from "./access/rpcs.js"
 import { AccountRpcs } from "./accounts/rpcs.js"
 import { AuditRpcs } from "./audit/rpcs.js"
+import { EmojiRpcs } from "./emoji/rpcs.js"
 import { InviteRpcs } from "./invites/rpcs.js"
 import { LimitRpcs } from "./limits/rpcs.js"
 import { MemberRpcs } from "./members/rpcs.js"
@@ -27,5 +28,6 @@ export const Community = Entity.make("Community", [
   ...InviteRpcs,
   ...LimitRpcs,
   ...AuditRpcs,
-  ...SyncRpcs
+  ...SyncRpcs,
+  ...EmojiRpcs
 ])

@@ -7,6 +7,7 @@ import { accountHandlers } from "./accounts/handlers.js"
 import { auditHandlers } from "./audit/handlers.js"
 import { Community } from "./Community.js"
 import { makeWrite } from "./CommunityTx.js"
+import { emojiHandlers } from "./emoji/handlers.js"
 import { inviteHandlers } from "./invites/handlers.js"
 import { limitHandlers } from "./limits/handlers.js"
 import { memberHandlers } from "./members/handlers.js"
@@ -28,7 +29,8 @@ export const CommunityLive = Community.toLayer(
       ...(yield* inviteHandlers(ctx)),
       ...(yield* limitHandlers(ctx)),
       ...(yield* auditHandlers(ctx)),
-      ...(yield* syncHandlers(ctx))
+      ...(yield* syncHandlers(ctx)),
+      ...(yield* emojiHandlers(ctx))
     })
   })
 )

@@ -33,7 +33,9 @@ export const LimitRanges = {
   max_invites: limit(1, 100_000),
   max_message_length: limit(1, 100_000),
   max_attachment_size_mb: limit(1, 10_240),
-  max_reactions_per_message: limit(1, 1_000)
+  max_reactions_per_message: limit(1, 1_000),
+  max_emoji: limit(1, 10_000),
+  max_stickers: limit(1, 10_000)
 } as const
 
 export type LimitName = keyof typeof LimitRanges
@@ -54,7 +56,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   max_invites: 1_000,
   max_message_length: 4_000,
   max_attachment_size_mb: 50,
-  max_reactions_per_message: 20
+  max_reactions_per_message: 20,
+  max_emoji: 200,
+  max_stickers: 100
 }
 
 export const getServer = endpoint({

@@ -11,7 +11,7 @@ export const SyncCategories = {
   feeds: ["FEED_CREATE", "FEED_UPDATE", "FEED_DELETE"],
   rooms: ["ROOM_CREATE", "ROOM_UPDATE", "ROOM_DELETE"],
   categories: ["CATEGORY_CREATE", "CATEGORY_UPDATE", "CATEGORY_DELETE"],
-  emoji: ["EMOJI_CREATE", "EMOJI_DELETE"],
+  emoji: ["EMOJI_CREATE", "EMOJI_UPDATE", "EMOJI_DELETE"],
   bans: ["MEMBER_BAN", "MEMBER_UNBAN"],
   invites: ["INVITE_CREATE", "INVITE_DELETE"]
 } as const satisfies Record<string, ReadonlyArray<string>>

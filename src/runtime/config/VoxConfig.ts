@@ -89,6 +89,12 @@ const voxConfig = Config.all({
       "allowedTypes"
     ).pipe(Config.withDefault(DEFAULT_ALLOWED_TYPES))
   }).pipe(Config.nested("files")),
+  emoji: Config.all({
+    /** Largest custom emoji image in bytes; bigger uploads get 413 before the rest is read. */
+    maxBytes: positiveInt("maxBytes").pipe(Config.withDefault(256 * 1024)),
+    /** Largest sticker image in bytes. */
+    stickerMaxBytes: positiveInt("stickerMaxBytes").pipe(Config.withDefault(512 * 1024))
+  }).pipe(Config.nested("emoji")),
   embeds: Config.all({
     /**
      * Let link previews (POST /api/v1/embeds/resolve) fetch loopback, private, link-local and other
@@ -137,6 +143,7 @@ export type VoxConfigFile = DeepPartial<{
   auth: { sessionTtl: string; registration: RegistrationMode }
   events: { retention: string }
   files: { maxBytes: number; allowedTypes: ReadonlyArray<string> }
+  emoji: { maxBytes: number; stickerMaxBytes: number }
   embeds: { allowPrivateAddresses: boolean; allowHosts: ReadonlyArray<string>; timeout: string; maxBytes: number }
   cluster: { entityMaxIdleTime: string; entityTerminationTimeout: string }
   log: { level: "trace" | "debug" | "info" | "warning" | "error" | "none" }

@@ -23,6 +23,8 @@ export const uploadBytesRead = Metric.counter("vox_upload_bytes_read", {
 export interface UploadOptions {
   readonly maxFileBytes: number
   readonly allowedTypes: ReadonlyArray<string>
+  /** The form field carrying the file: `file` unless named (emoji and stickers send `image`). */
+  readonly fileField?: string
 }
 
 export interface ReceivedUpload {
@@ -98,6 +100,7 @@ const read = (
     const out = Fs.createWriteStream(destination, { flags: "wx" })
     const hash = createHash("sha256")
     const detector = makeDetector()
+    const fileField = options.fileField ?? "file"
     const fields: { name?: string; mime?: string } = {}
     let settled = false
     let ended = false
@@ -130,10 +133,10 @@ const read = (
       headers: { "content-type": contentType },
       maxParts: MAX_PARTS,
       maxFieldSize: MAX_FIELD_BYTES,
-      isFile: (info) => info.name === "file",
+      isFile: (info) => info.name === fileField,
       onField(info, value) {
         if (info.name !== "name" && info.name !== "mime") {
-          return fail(invalid(`Unknown form field "${info.name}": an upload has the fields file, name and mime.`))
+          return fail(invalid(`Unknown form field "${info.name}": an upload has the fields ${fileField}, name and mime.`))
         }
         if (fields[info.name] !== undefined) return fail(invalid(`The field "${info.name}" appears twice.`))
         fields[info.name] = MP.decodeField(info, value)
@@ -197,7 +200,7 @@ const read = (
       }
       if (settled) return
       if (!parsed) return fail(invalid("The multipart body ended before its closing boundary."))
-      if (file === undefined || !file.complete) return fail(invalid('The "file" field is missing.'))
+      if (file === undefined || !file.complete) return fail(invalid(`The "${fileField}" field is missing.`))
       const type = detector.type()
       if (!isAllowed(options.allowedTypes, type)) return fail(refusedType(type))
       const received: ReceivedUpload = {

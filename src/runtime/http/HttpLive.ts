@@ -10,6 +10,7 @@ import { errorResponse } from "./respond.js"
 import { auditRoutes } from "./routes/audit.js"
 import { authRoutes } from "./routes/auth.js"
 import { embedsRoutes } from "./routes/embeds.js"
+import { emojiRoutes } from "./routes/emoji.js"
 import { filesRoutes } from "./routes/files.js"
 import { invitesRoutes } from "./routes/invites.js"
 import { membersRoutes } from "./routes/members.js"
@@ -36,7 +37,8 @@ export const router = HttpRouter.empty.pipe(
   threadsRoutes,
   embedsRoutes,
   searchRoutes,
-  filesRoutes
+  filesRoutes,
+  emojiRoutes
 )
 
 const app = router.pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(new RouteNotFound()))))

@@ -7,6 +7,7 @@ import { Feed } from "../../../actors/feed/Feed.js"
 import * as Messages from "../../../protocol/api/messages.js"
 import type { FeedId } from "../../../protocol/ids.js"
 import { CurrentCaller, CurrentMember, route } from "../route.js"
+import { checkReactionEmoji } from "./emoji.js"
 
 const feed = (feedId: FeedId) => Effect.map(Feed.client, (client) => client(String(feedId)))
 
@@ -43,6 +44,7 @@ export const messagesRoutes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
     route(Messages.addReaction, ({ params }) =>
       Effect.gen(function* () {
         const caller = yield* CurrentCaller
+        yield* checkReactionEmoji(params.emoji)
         yield* (yield* feed(params.feed_id)).AddReaction({ actor: caller.userId, msg_id: params.msg_id, emoji: params.emoji })
       })),
     route(Messages.removeReaction, ({ params }) =>
