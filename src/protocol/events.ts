@@ -13,6 +13,7 @@ import { ChatMessage } from "./api/messages.js"
 import { Thread, ThreadId } from "./api/threads.js"
 import { Emoji, EmojiId, Sticker, StickerId } from "./api/emoji.js"
 import { Snowflake } from "./snowflake.js"
+import { Presence, TypingStart } from "./gateway.js"
 
 /** Who receives an event. The gateway resolves it to sessions; nobody outside it sees the event. */
 export const Audience = Schema.Union(
@@ -111,3 +112,6 @@ export const EmojiDelete = event("EMOJI_DELETE", Schema.Struct({ emoji_id: Emoji
 export const StickerCreate = event("STICKER_CREATE", Sticker)
 export const StickerUpdate = event("STICKER_UPDATE", Sticker)
 export const StickerDelete = event("STICKER_DELETE", Schema.Struct({ sticker_id: StickerId }))
+
+export const PresenceUpdate = event("PRESENCE_UPDATE", Presence)
+export const TypingStartEvent = event("TYPING_START", TypingStart)

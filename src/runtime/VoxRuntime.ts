@@ -19,6 +19,7 @@ import { EventBus } from "./events/EventBus.js"
 import { Events } from "./events/Events.js"
 import { EventRetentionLive } from "./events/Retention.js"
 import { LocalFileStoreLive } from "./files/LocalFileStore.js"
+import { GatewayLive } from "./gateway/GatewayLive.js"
 import { HttpAppLive, HttpServerLive } from "./http/HttpLive.js"
 import { Snowflakes } from "./ids/Snowflakes.js"
 
@@ -62,6 +63,7 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
 export const VoxServerLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
   Layer.merge(HttpAppLive, EventRetentionLive).pipe(
     Layer.provideMerge(HttpServerLive),
+    Layer.provideMerge(GatewayLive),
     // the server's alone: `vox admin` tools beside it must not touch uploads in progress
     Layer.provideMerge(LocalFileStoreLive),
     Layer.provideMerge(VoxCoreLive(config))

@@ -77,6 +77,14 @@ const voxConfig = Config.all({
      */
     retention: Config.duration("retention").pipe(Config.withDefault(Duration.days(7)))
   }).pipe(Config.nested("events")),
+  gateway: Config.all({
+    /** Announced in HELLO; a connection silent for 1.5 times this is closed with 4007. */
+    heartbeatInterval: Config.duration("heartbeatInterval").pipe(Config.withDefault(Duration.seconds(45))),
+    /** Bytes queued for a client that does not read; beyond, its connection is closed (it may resume). */
+    maxBufferedBytes: positiveInt("maxBufferedBytes").pipe(Config.withDefault(4 * 1024 * 1024)),
+    /** Largest frame a client may send. */
+    maxFrameBytes: positiveInt("maxFrameBytes").pipe(Config.withDefault(1024 * 1024))
+  }).pipe(Config.nested("gateway")),
   files: Config.all({
     /** A cap in bytes on uploads, below the server limit `max_attachment_size_mb` (the smaller wins). */
     maxBytes: Config.option(positiveInt("maxBytes")),
@@ -142,6 +150,7 @@ export type VoxConfigFile = DeepPartial<{
   server: { name: string; workerId: number }
   auth: { sessionTtl: string; registration: RegistrationMode }
   events: { retention: string }
+  gateway: { heartbeatInterval: string; maxBufferedBytes: number; maxFrameBytes: number }
   files: { maxBytes: number; allowedTypes: ReadonlyArray<string> }
   emoji: { maxBytes: number; stickerMaxBytes: number }
   embeds: { allowPrivateAddresses: boolean; allowHosts: ReadonlyArray<string>; timeout: string; maxBytes: number }

@@ -2,8 +2,9 @@
 // error shape, served by node:http on the configured host and port.
 import { HttpMiddleware, HttpRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
+import { Context, Effect, Layer } from "effect"
+import { createServer, type IncomingMessage } from "node:http"
+import type { Duplex } from "node:stream"
 import { RouteNotFound } from "../../protocol/errors.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { errorResponse } from "./respond.js"
@@ -49,8 +50,28 @@ export const HttpAppLive = Layer.unwrapEffect(
   )
 )
 
+/**
+ * Takes over an upgrade request before the router sees it (the gateway's WebSocket), returning true
+ * when it did. The router would answer on a socket that is no longer HTTP.
+ */
+export type UpgradeDiversion = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean
+
+export class Upgrades extends Context.Tag("vox/http/Upgrades")<Upgrades, UpgradeDiversion>() {
+  static readonly none = Layer.succeed(Upgrades, () => false)
+}
+
 export const HttpServerLive = Layer.unwrapEffect(
-  Effect.map(VoxConfig, (config) => NodeHttpServer.layer(createServer, { host: config.http.host, port: config.http.port }))
+  Effect.gen(function* () {
+    const config = yield* VoxConfig
+    const divert = yield* Upgrades
+    const server = createServer()
+    const emit = server.emit.bind(server)
+    server.emit = ((event: string, ...args: Array<unknown>) => {
+      if (event === "upgrade" && divert(args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer)) return true
+      return emit(event, ...args)
+    }) as typeof server.emit
+    return NodeHttpServer.layer(() => server, { host: config.http.host, port: config.http.port })
+  })
 )
 
 /** `http://localhost:8080`: the address the server listens on, as a user would type it. */

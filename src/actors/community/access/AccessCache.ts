@@ -33,6 +33,8 @@ interface Snapshot {
   readonly roles: ReadonlyMap<number, CachedRole>
   /** `feed:5` -> its overrides; every existing feed and room has an entry */
   readonly spaces: ReadonlyMap<string, ReadonlyArray<TargetedOverride>>
+  /** users some override in some space names: their permissions are their own, not their roles' */
+  readonly overriddenUsers: ReadonlySet<number>
   /** filled on demand, dropped with the snapshot */
   readonly standings: Map<number, Membership>
 }
@@ -93,8 +95,10 @@ export const makeAccessCache = Effect.gen(function* () {
         if (r.is_everyone) everyone = role
       }
       const spaces = new Map<string, Array<TargetedOverride>>()
+      const overriddenUsers = new Set<number>()
       for (const s of spaceRows) spaces.set(spaceKey(s.space_type, s.id), [])
       for (const o of overrideRows) {
+        if (o.target_type === "user") overriddenUsers.add(o.target_id)
         spaces.get(spaceKey(o.space_type, o.space_id))?.push({
           target_type: o.target_type,
           target_id: o.target_id,
@@ -103,7 +107,7 @@ export const makeAccessCache = Effect.gen(function* () {
         })
       }
       if (everyone === undefined) return yield* Effect.dieMessage("the @everyone role is missing")
-      const snapshot: Snapshot = { epoch, ownerId, everyone, roles, spaces, standings: new Map() }
+      const snapshot: Snapshot = { epoch, ownerId, everyone, roles, spaces, overriddenUsers, standings: new Map() }
       return snapshot
     })
 
@@ -192,6 +196,10 @@ export const makeAccessCache = Effect.gen(function* () {
       /** A role (position, permissions), for hierarchy checks. */
       role: (roleId: number) => Option.fromNullable(snap.roles.get(roleId)),
       everyone: snap.everyone,
+      epoch: snap.epoch,
+      ownerId: snap.ownerId,
+      /** Whether an override names this user (else their permissions follow from their roles alone). */
+      hasUserOverride: (userId: number) => snap.overriddenUsers.has(userId),
       spaceExists: (type: SpaceType, id: number) => snap.spaces.has(spaceKey(type, id)),
       /** The ids of every feed or room, in id order. */
       spaceIds: (type: SpaceType) =>

@@ -1,0 +1,213 @@
+// Presence (seed 002 §4 op 7): what each user set (status, custom status, activity) is kept in the
+// `presence` table; whether they are online follows from their live gateway connections on this node.
+// Every change others can see is a PRESENCE_UPDATE in the event log, so it is delivered in order with
+// everything else and replayed on RESUME. `invisible` is shown to everyone else as `offline`.
+//
+// One node holds every connection today; a cluster issue moves the connection count into the cluster.
+import { SqlClient } from "@effect/sql"
+import { Duration, Effect, Fiber, Option, Schema } from "effect"
+import { PresenceUpdate } from "../../protocol/events.js"
+import {
+  Activity,
+  CustomStatus,
+  type Presence as PresenceView,
+  type PresenceSet,
+  PresenceStatus,
+  type VisibleStatus
+} from "../../protocol/gateway.js"
+import type { UserId } from "../../protocol/ids.js"
+import { parseJson, stringifyJson } from "../../protocol/json.js"
+import { decodeRows, IntColumn } from "../db/columns.js"
+import { dieOnStorageError } from "../db/storageErrors.js"
+import { Events } from "../events/Events.js"
+
+interface Chosen {
+  readonly status: PresenceStatus
+  readonly custom_status: CustomStatus | null
+  readonly activity: Activity | null
+}
+
+const DEFAULT: Chosen = { status: "online", custom_status: null, activity: null }
+
+const Row = Schema.Struct({
+  status: PresenceStatus,
+  custom_status: Schema.NullOr(Schema.String),
+  activity: Schema.NullOr(Schema.String)
+})
+const OnlineRow = Schema.Struct({ user_id: IntColumn })
+const decodeCustom = Schema.decodeUnknownOption(CustomStatus)
+const decodeActivity = Schema.decodeUnknownOption(Activity)
+
+const fromJson = <A>(text: string | null, decode: (u: unknown) => Option.Option<A>): A | null => {
+  if (text === null) return null
+  const parsed = parseJson(text)
+  return parsed.ok ? Option.getOrNull(decode(parsed.value)) : null
+}
+
+const expired = (custom: CustomStatus | null, nowMs: number) =>
+  custom?.expiry !== undefined && custom.expiry * 1000 <= nowMs
+
+/** What others see of a user's choice while they are connected. */
+const visible = (userId: UserId, chosen: Chosen | undefined, nowMs: number): PresenceView => {
+  if (chosen === undefined || chosen.status === "invisible") {
+    return { user_id: userId, status: "offline", custom_status: null, activity: null }
+  }
+  return {
+    user_id: userId,
+    status: chosen.status as VisibleStatus,
+    custom_status: expired(chosen.custom_status, nowMs) ? null : chosen.custom_status,
+    activity: chosen.activity
+  }
+}
+
+const same = (a: PresenceView, b: PresenceView) => stringifyJson(a) === stringifyJson(b)
+
+export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence", {
+  scoped: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const events = yield* Events
+    /** live connections per user on this node */
+    const connections = new Map<number, number>()
+    /** the choice of every connected user */
+    const chosen = new Map<number, Chosen>()
+    const expiryTimers = new Map<number, Fiber.RuntimeFiber<void>>()
+
+    const announce = (presence: PresenceView) =>
+      events.transact((emit) => emit(PresenceUpdate, presence, { _tag: "server" }))
+
+    const load = (userId: UserId) =>
+      sql`SELECT status, custom_status, activity FROM presence WHERE user_id = ${userId}`.pipe(
+        Effect.flatMap(decodeRows(Row)),
+        Effect.map((rows): Chosen => {
+          const row = rows[0]
+          if (row === undefined) return DEFAULT
+          return {
+            status: row.status,
+            custom_status: fromJson(row.custom_status, decodeCustom),
+            activity: fromJson(row.activity, decodeActivity)
+          }
+        })
+      )
+
+    const store = (userId: UserId, choice: Chosen, online: boolean) =>
+      Effect.gen(function* () {
+        const row = {
+          status: choice.status,
+          custom_status: choice.custom_status === null ? null : stringifyJson(choice.custom_status),
+          activity: choice.activity === null ? null : stringifyJson(choice.activity),
+          online: online ? 1 : 0,
+          updated_at: Date.now()
+        }
+        yield* sql`INSERT INTO presence ${sql.insert({ user_id: userId, ...row })}
+          ON CONFLICT (user_id) DO UPDATE SET ${sql.update(row)}`
+      })
+
+    /** A custom status with an expiry is cleared, for everyone, when it expires. */
+    const scheduleExpiry = (userId: UserId, choice: Chosen): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const previous = expiryTimers.get(userId)
+        if (previous !== undefined) {
+          expiryTimers.delete(userId)
+          yield* Fiber.interrupt(previous)
+        }
+        const expiry = choice.custom_status?.expiry
+        if (expiry === undefined) return
+        const fiber = yield* Effect.sleep(Duration.millis(Math.max(0, expiry * 1000 - Date.now()))).pipe(
+          Effect.zipRight(Effect.suspend((): Effect.Effect<void> => {
+            expiryTimers.delete(userId)
+            const current = chosen.get(userId)
+            if (current === undefined || current.custom_status?.expiry !== expiry) return Effect.void
+            return change(userId, { ...current, custom_status: null })
+          })),
+          Effect.catchAllCause((cause) => Effect.logWarning("Clearing an expired custom status failed", cause)),
+          Effect.forkDaemon
+        )
+        expiryTimers.set(userId, fiber)
+      })
+
+    /** Records a new choice and tells others if what they see changed. */
+    const change = (userId: UserId, next: Chosen): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const now = Date.now()
+        const before = visible(userId, chosen.get(userId), now)
+        chosen.set(userId, next)
+        yield* store(userId, next, true)
+        const after = visible(userId, next, now)
+        if (!same(before, after)) yield* announce(after)
+        yield* scheduleExpiry(userId, next)
+      }).pipe(dieOnStorageError)
+
+    // A server that stopped without saying goodbye left users marked online: they are not any more.
+    const stale = yield* sql`SELECT user_id FROM presence WHERE online = 1`.pipe(
+      Effect.flatMap(decodeRows(OnlineRow)),
+      dieOnStorageError
+    )
+    if (stale.length > 0) {
+      yield* sql`UPDATE presence SET online = 0 WHERE online = 1`.pipe(dieOnStorageError)
+      yield* Effect.forEach(stale, (row) =>
+        announce({ user_id: row.user_id as UserId, status: "offline", custom_status: null, activity: null }), {
+        discard: true
+      }).pipe(dieOnStorageError)
+    }
+
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...expiryTimers.values()], Fiber.interrupt, { discard: true }))
+
+    return {
+      /** A connection of the user became ready. */
+      connected: (userId: UserId) =>
+        Effect.gen(function* () {
+          const count = (connections.get(userId) ?? 0) + 1
+          connections.set(userId, count)
+          if (count > 1) return
+          const choice = yield* load(userId)
+          yield* change(userId, choice)
+        }).pipe(dieOnStorageError),
+      /** A connection of the user closed; the last one takes the user offline. */
+      disconnected: (userId: UserId) =>
+        Effect.gen(function* () {
+          const count = (connections.get(userId) ?? 0) - 1
+          if (count > 0) {
+            connections.set(userId, count)
+            return
+          }
+          connections.delete(userId)
+          const choice = chosen.get(userId)
+          chosen.delete(userId)
+          const timer = expiryTimers.get(userId)
+          if (timer !== undefined) {
+            expiryTimers.delete(userId)
+            yield* Fiber.interrupt(timer)
+          }
+          if (choice === undefined) return
+          yield* store(userId, choice, false)
+          const before = visible(userId, choice, Date.now())
+          if (before.status !== "offline") {
+            yield* announce({ user_id: userId, status: "offline", custom_status: null, activity: null })
+          }
+        }).pipe(dieOnStorageError),
+      /** op 7 from one of the user's connections. */
+      set: (userId: UserId, update: PresenceSet) =>
+        Effect.suspend(() => {
+          const current = chosen.get(userId) ?? DEFAULT
+          return change(userId, {
+            status: update.status,
+            custom_status: update.custom_status === undefined ? current.custom_status : update.custom_status,
+            activity: update.activity === undefined ? current.activity : update.activity
+          })
+        }),
+      /** What others see of a user now (GET /users/{id}/presence). */
+      of: (userId: UserId) => Effect.sync(() => visible(userId, chosen.get(userId), Date.now())),
+      /** Everyone visibly online, for a new session's first dispatches. */
+      online: Effect.sync(() => {
+        const now = Date.now()
+        const out: Array<PresenceView> = []
+        for (const [userId, choice] of chosen) {
+          const view = visible(userId as UserId, choice, now)
+          if (view.status !== "offline") out.push(view)
+        }
+        return out
+      })
+    } as const
+  })
+}) {}

@@ -1,0 +1,65 @@
+// Typing indicators (seed 002 §4 op 8): a TYPING_START to everyone who can see the feed, from someone
+// allowed to post there. There is no "stop": receivers expire an indicator after ~10 s and clients
+// repeat it every ~8 s, so one announcement per user and feed every few seconds is all that is sent;
+// repeats in between are absorbed here.
+import { Effect } from "effect"
+import { COMMUNITY_ID, Community } from "../../actors/community/Community.js"
+import { TypingStartEvent } from "../../protocol/events.js"
+import type { Typing as TypingRequest } from "../../protocol/gateway.js"
+import type { UserId } from "../../protocol/ids.js"
+import { Permission } from "../../protocol/permissions.js"
+import { dieOnStorageError } from "../db/storageErrors.js"
+import { Events } from "../events/Events.js"
+
+/** The shortest time between two announcements of the same user typing in the same place. */
+export const TYPING_REPEAT_MS = 5_000
+
+export class Typing extends Effect.Service<Typing>()("vox/gateway/Typing", {
+  effect: Effect.gen(function* () {
+    const events = yield* Events
+    const community = (yield* Community.client)(COMMUNITY_ID)
+    const lastSent = new Map<string, number>()
+
+    const recently = (key: string, now: number) => {
+      const last = lastSent.get(key)
+      if (last !== undefined && now - last < TYPING_REPEAT_MS) return true
+      // forget stale entries now and then, so the map holds only current typers
+      if (lastSent.size > 10_000) for (const [k, t] of lastSent) if (now - t >= TYPING_REPEAT_MS) lastSent.delete(k)
+      lastSent.set(key, now)
+      return false
+    }
+
+    /** Announces that `userId` is typing; false when they may not post there (nothing is sent). */
+    const start = (userId: UserId, request: TypingRequest) =>
+      Effect.gen(function* () {
+        if (!("feed_id" in request)) return false // direct messages route their typing through the DM feature
+        const allowed = yield* community.Authorize({
+          user_id: userId,
+          permission: "SEND_MESSAGES",
+          space: { type: "feed", id: request.feed_id }
+        }).pipe(
+          Effect.as(true),
+          Effect.catchTags({
+            Forbidden: () => Effect.succeed(false),
+            Banned: () => Effect.succeed(false),
+            SpaceNotFound: () => Effect.succeed(false)
+          }),
+          Effect.orDie
+        )
+        if (!allowed) return false
+        const now = Date.now()
+        if (recently(`${userId}:feed:${request.feed_id}`, now)) return true
+        yield* events.transact((emit) =>
+          emit(TypingStartEvent, { user_id: userId, feed_id: request.feed_id, timestamp: now }, {
+            _tag: "space",
+            space_type: "feed",
+            space_id: request.feed_id,
+            permission: Permission.VIEW_SPACE
+          })
+        )
+        return true
+      }).pipe(dieOnStorageError)
+
+    return { start } as const
+  })
+}) {}
