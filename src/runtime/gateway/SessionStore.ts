@@ -91,12 +91,6 @@ export class SessionStore extends Effect.Service<SessionStore>()("vox/gateway/Se
         }
       }).pipe(dieOnStorageError)
 
-    /** Forgets sessions nobody can resume any more. */
-    const prune = Effect.suspend(() => sql`DELETE FROM gateway_sessions WHERE last_seen_at < ${Date.now() - retentionMs}`).pipe(
-      Effect.asVoid,
-      dieOnStorageError
-    )
-
-    return { save, resumable, touch, readyInfo, prune } as const
+    return { save, resumable, touch, readyInfo } as const
   })
 }) {}
