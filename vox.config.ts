@@ -12,6 +12,8 @@ export default {
   // gateway: { heartbeatInterval: "45 seconds", maxBufferedBytes: 4194304 }, // a client that stops reading is closed past maxBufferedBytes
   // embeds: { timeout: "5 seconds", maxBytes: 1048576, allowHosts: ["wiki.internal:8080"] }, // link previews; allowPrivateAddresses: true only for development
   // files: { maxBytes: 26214400, allowedTypes: ["image/*", "application/pdf"] }, // uploads; stored in <dataDir>/files
+  // files: { unattachedTtl: "24 hours", sweepInterval: "1 hour" }, // uploads no message took up are deleted after unattachedTtl
+  // files: { storage: "s3", s3: { endpoint: "http://127.0.0.1:9000", bucket: "vox", accessKeyId: "...", secretAccessKey: "...", forcePathStyle: true } }, // or in an S3-compatible bucket
   // emoji: { maxBytes: 262144, stickerMaxBytes: 524288 }, // custom emoji and sticker images (PNG, GIF, WebP)
   // log: { level: "info" }
 } satisfies VoxConfigFile

@@ -18,7 +18,8 @@ import { Embeds } from "./embeds/Embeds.js"
 import { EventBus } from "./events/EventBus.js"
 import { Events } from "./events/Events.js"
 import { EventRetentionLive } from "./events/Retention.js"
-import { LocalFileStoreLive } from "./files/LocalFileStore.js"
+import { FileCleanupLive } from "./files/Cleanup.js"
+import { FileStoreLive } from "./files/FileStoreLive.js"
 import { GatewayLive } from "./gateway/GatewayLive.js"
 import { HttpAppLive, HttpServerLive } from "./http/HttpLive.js"
 import { Snowflakes } from "./ids/Snowflakes.js"
@@ -61,10 +62,10 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
 
 /** The server: the core plus the HTTP API on the configured host and port. */
 export const VoxServerLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
-  Layer.merge(HttpAppLive, EventRetentionLive).pipe(
+  Layer.mergeAll(HttpAppLive, EventRetentionLive, FileCleanupLive).pipe(
     Layer.provideMerge(HttpServerLive),
     Layer.provideMerge(GatewayLive),
     // the server's alone: `vox admin` tools beside it must not touch uploads in progress
-    Layer.provideMerge(LocalFileStoreLive),
+    Layer.provideMerge(FileStoreLive),
     Layer.provideMerge(VoxCoreLive(config))
   )

@@ -2,15 +2,12 @@
 // limit without the server reading the rest, types judged by the bytes (a PNG named .txt is a PNG),
 // the allowlist, clean names, ids that cannot name a path, and downloads guarded by the file's feed,
 // with their headers. On SQLite and (when configured) PostgreSQL.
-import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Layer, Metric } from "effect"
+import { Effect, Metric } from "effect"
 import { createHash } from "node:crypto"
 import { once } from "node:events"
-import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Net from "node:net"
-import * as Path from "node:path"
 import sharp from "sharp"
 import { FILE_ID_PATTERN } from "../../src/protocol/api/files.js"
 import * as Members from "../../src/protocol/api/members.js"
@@ -18,80 +15,17 @@ import * as Roles from "../../src/protocol/api/roles.js"
 import * as ServerApi from "../../src/protocol/api/server.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
 import { NO_PERMISSIONS, Permission } from "../../src/protocol/permissions.js"
-import { VoxConfig } from "../../src/runtime/config/VoxConfig.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
 import { detectMagic, isAllowed } from "../../src/runtime/files/detect.js"
 import { contentDisposition, MAX_NAME_LENGTH, sanitizeFileName } from "../../src/runtime/files/names.js"
 import { uploadBytesRead } from "../../src/runtime/files/upload.js"
 import { backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+import { download, PNG, staging, storedFiles, upload, uploadFile } from "../support/files.js"
+import { BOUNDARY, multipart, request } from "../support/multipart.js"
+import { newUser, owner, TestServer, TestServerLive } from "../support/server.js"
 
 const MiB = 1024 * 1024
 
-/** A 1×1 PNG. */
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
-  "base64"
-)
 const PDF = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
-
-interface Part {
-  readonly name: string
-  readonly filename?: string
-  readonly contentType?: string
-  readonly data: string | Uint8Array
-}
-
-const BOUNDARY = "----vox-test-boundary-7MA4YWxkTrZu0gW"
-
-/** A multipart/form-data body exactly as given. */
-const multipart = (parts: ReadonlyArray<Part>) =>
-  Buffer.concat([
-    ...parts.flatMap((p) => [
-      Buffer.from(
-        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${p.name}"` +
-          (p.filename === undefined ? "" : `; filename="${p.filename}"`) +
-          `\r\n${p.contentType === undefined ? "" : `Content-Type: ${p.contentType}\r\n`}\r\n`
-      ),
-      Buffer.from(p.data),
-      Buffer.from("\r\n")
-    ]),
-    Buffer.from(`--${BOUNDARY}--\r\n`)
-  ])
-
-interface Reply {
-  readonly status: number
-  readonly headers: Headers
-  readonly body: any
-  readonly bytes: Buffer
-}
-
-const request = (method: string, path: string, init: { token?: string; body?: Buffer | FormData; contentType?: string } = {}) =>
-  Effect.flatMap(TestServer, ({ url }) =>
-    Effect.promise(async (): Promise<Reply> => {
-      const headers: Record<string, string> = {}
-      if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
-      if (init.contentType !== undefined) headers["content-type"] = init.contentType
-      const response = await fetch(url + path, { method, headers, body: init.body ?? null })
-      const bytes = Buffer.from(await response.arrayBuffer())
-      const json = (response.headers.get("content-type") ?? "").startsWith("application/json")
-      return { status: response.status, headers: response.headers, bytes, body: json ? JSON.parse(bytes.toString()) : undefined }
-    })
-  )
-
-const upload = (token: string, feedId: number, parts: ReadonlyArray<Part>) =>
-  request("POST", `/api/v1/feeds/${feedId}/files`, {
-    token,
-    body: multipart(parts),
-    contentType: `multipart/form-data; boundary=${BOUNDARY}`
-  })
-
-const uploadFile = (token: string, feedId: number, data: string | Uint8Array, name?: string, mime?: string) =>
-  upload(token, feedId, [
-    { name: "file", filename: "upload.bin", contentType: mime ?? "application/octet-stream", data },
-    ...(name === undefined ? [] : [{ name: "name", data: name }]),
-    ...(mime === undefined ? [] : [{ name: "mime", data: mime }])
-  ])
 
 /** A GET with the path exactly as given: no URL normalisation on the way. */
 const rawGet = (path: string, token: string) =>
@@ -109,8 +43,6 @@ const rawGet = (path: string, token: string) =>
         req.on("error", reject)
       })
     ))
-
-const download = (token: string, fileId: string) => request("GET", `/api/v1/files/${fileId}`, { token })
 
 interface RawUpload {
   readonly status: number
@@ -186,21 +118,6 @@ const rawUpload = (token: string, path: string, fileBytes: number, mode: "length
       })
     ))
 
-/** The rows of the files table, straight from the database. */
-const storedFiles = Effect.gen(function* () {
-  const { settings } = yield* TestServer
-  const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT id, feed_id, name, mime, size, sha256 FROM files`).pipe(
-    Effect.provide(DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings)))),
-    Effect.orDie
-  )
-  return rows.map((r) => ({
-    id: String(r.id), feed_id: Number(r.feed_id), name: String(r.name), mime: String(r.mime), size: Number(r.size), sha256: String(r.sha256)
-  }))
-})
-
-/** Uploads in progress: none may be left behind by a refused one. */
-const staging = Effect.map(TestServer, ({ settings }) => Fs.readdirSync(Path.join(settings.dataDir!, "files", "tmp")))
-
 const bytesRead = Effect.map(Metric.value(uploadBytesRead), (state) => state.count)
 
 /** What an image's bytes say about it. */
@@ -239,18 +156,12 @@ const pngHeader = (width: number, height: number) => {
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex")
 
-const PASSWORD = "correct horse battery"
-
 /** The server's owner (its first account, registered by whichever test comes first), a new member and a new feed. */
 const community = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  const login = yield* client.login({ username: "owner", password: PASSWORD }).pipe(
-    Effect.catchTag("AuthFailed", () => client.register({ username: "owner", password: PASSWORD }))
-  )
-  const owner = { ...login, client: client.withToken(login.token) }
-  const member = yield* registered(client, uniqueName("member"))
-  const feed = yield* owner.client.call(Spaces.createFeed, { body: { name: "general", type: "text" } })
-  return { client, owner, member, feed }
+  const boss = yield* owner
+  const member = yield* newUser("member")
+  const feed = yield* boss.client.call(Spaces.createFeed, { body: { name: "general", type: "text" } })
+  return { owner: boss, member, feed }
 })
 
 for (const backend of backends) {
@@ -354,7 +265,7 @@ for (const backend of backends) {
 
           // no token, a former member, an unknown id
           expect((yield* request("GET", `/api/v1/files/${open.body.file_id}`)).status).toBe(401)
-          const leaver = yield* registered((yield* TestServer).client, uniqueName("leaver"))
+          const leaver = yield* newUser("leaver")
           yield* leaver.client.call(Members.leaveServer)
           expect((yield* download(leaver.token, open.body.file_id)).status).toBe(403)
           const unknown = yield* download(member.token, "f_AAAAAAAAAAAAAAAAAAAAAA")

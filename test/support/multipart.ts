@@ -36,11 +36,11 @@ export interface Reply {
   readonly bytes: Buffer
 }
 
-/** One request to the suite's server; a body is sent as it is, under `contentType`. */
+/** One request to the suite's server; a body is sent as it is, under `contentType` (a FormData's own when unset). */
 export const request = (
   method: string,
   path: string,
-  init: { readonly token?: string; readonly body?: Buffer; readonly contentType?: string } = {}
+  init: { readonly token?: string; readonly body?: Buffer | FormData; readonly contentType?: string } = {}
 ) =>
   Effect.flatMap(TestServer, ({ url }) =>
     Effect.promise(async (): Promise<Reply> => {

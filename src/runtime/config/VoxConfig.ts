@@ -1,6 +1,6 @@
 // The server's settings: defaults < vox.config.ts (typed default export) < VOX_* environment < CLI flags.
 // An invalid value anywhere is a startup error that names the setting; it never falls back silently.
-import { Config, ConfigError, ConfigProvider, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Config, ConfigError, ConfigProvider, Context, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
@@ -15,6 +15,25 @@ export const ADMIN_TOOL_WORKER_ID = 1023
 /** The values of `auth.registration`. */
 export const REGISTRATION_MODES = ["open", "invite", "closed"] as const
 export type RegistrationMode = (typeof REGISTRATION_MODES)[number]
+
+/** The values of `files.storage`. */
+export const FILE_STORAGES = ["local", "s3"] as const
+export type FileStorage = (typeof FILE_STORAGES)[number]
+
+/** The bucket is required with `s3`, and the two keys go together. */
+const checkFileStorage = <
+  F extends { storage: FileStorage; s3: { bucket: Option.Option<string>; accessKeyId: Option.Option<string>; secretAccessKey: Option.Option<unknown> } }
+>(files: F): Either.Either<F, ConfigError.ConfigError> => {
+  if (files.storage !== "s3") return Either.right(files)
+  if (Option.isNone(files.s3.bucket)) {
+    return Either.left(ConfigError.MissingData(["s3", "bucket"], "Expected the bucket's name, as files.storage is s3"))
+  }
+  if (Option.isSome(files.s3.accessKeyId) !== Option.isSome(files.s3.secretAccessKey)) {
+    const missing = Option.isNone(files.s3.accessKeyId) ? "accessKeyId" : "secretAccessKey"
+    return Either.left(ConfigError.MissingData(["s3", missing], "Expected both files.s3.accessKeyId and files.s3.secretAccessKey, or neither"))
+  }
+  return Either.right(files)
+}
 
 const positiveInt = (name: string) =>
   Config.integer(name).pipe(Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }))
@@ -95,8 +114,25 @@ const voxConfig = Config.all({
         validation: (t) => MEDIA_TYPE_PATTERN.test(t)
       })),
       "allowedTypes"
-    ).pipe(Config.withDefault(DEFAULT_ALLOWED_TYPES))
-  }).pipe(Config.nested("files")),
+    ).pipe(Config.withDefault(DEFAULT_ALLOWED_TYPES)),
+    /** Where stored files are kept: on the local disk under `<dataDir>/files`, or in an S3-compatible bucket (`files.s3`). */
+    storage: Config.literal(...FILE_STORAGES)("storage").pipe(Config.withDefault("local" as const)),
+    s3: Config.all({
+      /** The server's URL (MinIO, Ceph, R2, ...); unset means AWS S3 itself. */
+      endpoint: Config.option(Config.url("endpoint")),
+      region: Config.string("region").pipe(Config.withDefault("us-east-1")),
+      bucket: Config.option(Config.string("bucket")),
+      /** Unset (both keys): the SDK's own credential chain (AWS_* environment, shared files, instance roles). */
+      accessKeyId: Config.option(Config.string("accessKeyId")),
+      secretAccessKey: Config.option(Config.redacted("secretAccessKey")),
+      /** `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint>/<key>`: what most self-hosted servers want. */
+      forcePathStyle: Config.boolean("forcePathStyle").pipe(Config.withDefault(false))
+    }).pipe(Config.nested("s3")),
+    /** An upload that no message carries is removed after this long. */
+    unattachedTtl: Config.duration("unattachedTtl").pipe(Config.withDefault(Duration.hours(24))),
+    /** How often unattached files, and those of deleted messages and feeds, are removed. */
+    sweepInterval: Config.duration("sweepInterval").pipe(Config.withDefault(Duration.hours(1)))
+  }).pipe(Config.mapOrFail(checkFileStorage), Config.nested("files")),
   emoji: Config.all({
     /** Largest custom emoji image in bytes; bigger uploads get 413 before the rest is read. */
     maxBytes: positiveInt("maxBytes").pipe(Config.withDefault(256 * 1024)),
@@ -151,7 +187,14 @@ export type VoxConfigFile = DeepPartial<{
   auth: { sessionTtl: string; registration: RegistrationMode }
   events: { retention: string }
   gateway: { heartbeatInterval: string; maxBufferedBytes: number; maxFrameBytes: number }
-  files: { maxBytes: number; allowedTypes: ReadonlyArray<string> }
+  files: {
+    maxBytes: number
+    allowedTypes: ReadonlyArray<string>
+    storage: FileStorage
+    s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean }
+    unattachedTtl: string
+    sweepInterval: string
+  }
   emoji: { maxBytes: number; stickerMaxBytes: number }
   embeds: { allowPrivateAddresses: boolean; allowHosts: ReadonlyArray<string>; timeout: string; maxBytes: number }
   cluster: { entityMaxIdleTime: string; entityTerminationTimeout: string }

@@ -1,8 +1,12 @@
-// SQL of the files table (migration 0005). Times are milliseconds, like every other table.
+// SQL of the files table (migrations 0005, 0011). Times are milliseconds, like every other table.
+// A message carries files as ids in its JSON `attachments` column; the message found carrying a file is
+// recorded in `message_id` by the cleanup sweep. Message ids are bound and read as decimal text (they
+// exceed 2^53).
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { FileId } from "../../protocol/api/files.js"
 import { FeedId, UserId } from "../../protocol/ids.js"
+import { snowflakeFromTime, SnowflakeFromString } from "../../protocol/snowflake.js"
 import { BoolColumn, decodeRows, IntColumn } from "../db/columns.js"
 
 const FileRow = Schema.Struct({
@@ -22,6 +26,20 @@ export type FileRow = typeof FileRow.Type
 
 const COLUMNS = "id, feed_id, uploader_id, name, mime, size, sha256, width, height, thumbnail, created_at"
 
+/** A file the sweep looks at. */
+const SweptRow = Schema.Struct({ id: FileId, feed_id: Schema.compose(IntColumn, FeedId), created_at: IntColumn })
+export type SweptRow = typeof SweptRow.Type
+const CarrierRow = Schema.Struct({ id: SnowflakeFromString })
+
+/**
+ * How long before its upload a message carrying a file may have been issued: only through the clocks of
+ * two nodes disagreeing, so generously.
+ */
+const CLOCK_SLACK_MS = 60 * 60 * 1000
+
+/** `LIKE` pattern (escape `\`) matching a JSON array that holds the id as one of its strings. */
+const attachmentPattern = (id: FileId) => `%"${id.replace(/[\\%_]/g, (c) => `\\${c}`)}"%`
+
 export const makeFileRepo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
@@ -36,5 +54,43 @@ export const makeFileRepo = Effect.gen(function* () {
       Effect.map((rows) => Option.fromNullable(rows[0]))
     )
 
-  return { insert, find }
+  /**
+   * Files the sweep must decide on, in id order after `after`: those of feeds that no longer exist,
+   * those no message was found carrying and uploaded before `cutoff`, and those whose message is gone.
+   */
+  const sweepCandidates = (cutoff: number, after: string, limit: number) =>
+    sql`SELECT f.id, f.feed_id, f.created_at FROM files f
+      WHERE f.id > ${after} AND (
+        (f.message_id IS NULL AND f.created_at < ${cutoff})
+        OR (f.message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = f.message_id))
+        OR NOT EXISTS (SELECT 1 FROM feeds WHERE feeds.id = f.feed_id)
+      )
+      ORDER BY f.id LIMIT ${limit}`.pipe(Effect.flatMap(decodeRows(SweptRow)))
+
+  /** Messages that can carry the file: in its feed (threads included), issued after its upload. */
+  const carriers = (file: SweptRow) =>
+    sql`FROM messages m WHERE m.feed_id = ${file.feed_id}
+      AND m.id >= ${snowflakeFromTime(file.created_at - CLOCK_SLACK_MS).toString()}
+      AND m.attachments LIKE ${attachmentPattern(file.id)} ESCAPE '\\'`
+
+  /** A message carrying the file, if one still does. */
+  const carrierOf = (file: SweptRow) =>
+    sql`SELECT CAST(m.id AS TEXT) AS id ${carriers(file)} ORDER BY m.id LIMIT 1`.pipe(
+      Effect.flatMap(decodeRows(CarrierRow)),
+      Effect.map((rows) => Option.fromNullable(rows[0]?.id))
+    )
+
+  const markCarried = (id: FileId, messageId: bigint) =>
+    sql`UPDATE files SET message_id = ${messageId.toString()} WHERE id = ${id}`.pipe(Effect.asVoid)
+
+  /**
+   * Deletes the file's row unless a message carries it by now (one statement, so a message sent since
+   * `carrierOf` looked keeps it). True when the row was deleted.
+   */
+  const removeUncarried = (file: SweptRow) =>
+    sql`DELETE FROM files WHERE id = ${file.id} AND NOT EXISTS (SELECT 1 ${carriers(file)}) RETURNING id`.pipe(
+      Effect.map((rows) => rows.length > 0)
+    )
+
+  return { insert, find, sweepCandidates, carrierOf, markCarried, removeUncarried }
 })

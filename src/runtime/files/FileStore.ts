@@ -1,13 +1,19 @@
 // Where the bytes of uploaded files live. An upload is first staged in a temporary file on the local
 // disk (it is checked, hashed and typed while it arrives), then committed under its id. The local
-// implementation keeps committed files on disk too; an S3-compatible one would upload the staged file
-// on commit and stream from the bucket on open, behind this same interface.
+// implementation keeps committed files on disk too (LocalFileStore.ts); the S3-compatible one uploads
+// the staged file on commit and streams from the bucket on open (S3FileStore.ts). `files.storage`
+// picks one (FileStoreLive.ts).
 import { Context, type Effect, type Option, Schema, type Scope, type Stream } from "effect"
 import type { FileId } from "../../protocol/api/files.js"
 
 export class FileStoreError extends Schema.TaggedError<FileStoreError>()("FileStoreError", {
   operation: Schema.String,
   cause: Schema.Defect
+}) {}
+
+/** The store cannot be used at all (a bucket that does not exist, refused credentials): a startup error. */
+export class FileStoreUnavailable extends Schema.TaggedError<FileStoreUnavailable>()("FileStoreUnavailable", {
+  message: Schema.String
 }) {}
 
 export interface StagedFile {

@@ -4,13 +4,13 @@
 // rename, made durable with fsync of the file and of its directory.
 import { NodeStream } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
-import { randomUUID } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Fsp from "node:fs/promises"
 import * as Path from "node:path"
 import { FILE_ID_PATTERN, type FileId } from "../../protocol/api/files.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { FileStore, FileStoreError, type FileStoreShape, type FileVariant, type StagedFile } from "./FileStore.js"
+import { makeStaging } from "./staging.js"
 
 const attempt = <A>(operation: string, run: () => Promise<A>) =>
   Effect.tryPromise({ try: run, catch: (cause) => new FileStoreError({ operation, cause }) })
@@ -28,23 +28,12 @@ const fsyncPath = async (path: string) => {
 
 export const makeLocalFileStore = (root: string) =>
   Effect.gen(function* () {
-    const tmp = Path.join(root, "tmp")
-    // Whatever is in tmp/ is an upload a crash cut off.
-    yield* attempt("init", async () => {
-      await Fsp.rm(tmp, { recursive: true, force: true })
-      await Fsp.mkdir(tmp, { recursive: true })
-    })
+    const stage = yield* makeStaging(Path.join(root, "tmp"))
 
     const pathOf = (id: FileId, variant: FileVariant) => {
       if (!FILE_ID_PATTERN.test(id)) return Effect.die(new Error(`not a file id: ${JSON.stringify(id)}`))
       return Effect.succeed(Path.join(root, id.slice(2, 4), variant === "original" ? id : `${id}.thumb`))
     }
-
-    const stage = Effect.acquireRelease(
-      Effect.sync((): StagedFile => ({ path: Path.join(tmp, `${randomUUID()}.part`) })),
-      // after a commit the path is gone already
-      (staged) => Effect.promise(() => Fsp.rm(staged.path, { force: true }))
-    )
 
     const commit = (staged: StagedFile, id: FileId, variant: FileVariant) =>
       Effect.flatMap(pathOf(id, variant), (target) =>

@@ -8,6 +8,7 @@ import m0005 from "./0005_files.js"
 import m0006 from "./0006_threads.js"
 import m0007 from "./0007_emoji.js"
 import m0010 from "./0010_gateway.js"
+import m0011 from "./0011_files_cleanup.js"
 
 export const migrations = Migrator.fromRecord({
   "0001_accounts": m0001,
@@ -17,5 +18,6 @@ export const migrations = Migrator.fromRecord({
   "0005_files": m0005,
   "0006_threads": m0006,
   "0007_emoji": m0007,
-  "0010_gateway": m0010
+  "0010_gateway": m0010,
+  "0011_files_cleanup": m0011
 })
