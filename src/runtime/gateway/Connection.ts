@@ -171,6 +171,26 @@ export const serveConnection = (ws: WebSocket, request: IncomingMessage, options
         yield* sendReady(caller, body.right.capabilities)
       })
 
+    /**
+     * A replay can hold more than a connection may have queued (`maxBufferedBytes`): sent all at once it
+     * would trip the slow-consumer cap, and the client, resuming after that 4000, would be cut again on
+     * every attempt. So a replay goes at the pace the client reads (this fiber is the connection's own;
+     * nobody else waits); a client that takes nothing for 1.5 heartbeat intervals is closed as slow.
+     */
+    const paced = Effect.gen(function* () {
+      let queued = ws.bufferedAmount
+      let progressAt = Date.now()
+      while (!closed && ws.bufferedAmount > maxBuffered / 2) {
+        if (ws.bufferedAmount < queued) {
+          queued = ws.bufferedAmount
+          progressAt = Date.now()
+        } else if (Date.now() - progressAt > heartbeatMs * 1.5) {
+          return yield* new Close({ code: CloseCode.UNKNOWN_ERROR, reason: "Not reading fast enough" })
+        }
+        yield* Effect.sleep(Duration.millis(5))
+      }
+    })
+
     const resume = (d: unknown) =>
       Effect.gen(function* () {
         const body = decodeResume(d)
@@ -199,6 +219,7 @@ export const serveConnection = (ws: WebSocket, request: IncomingMessage, options
           if (page.length === 0) break
           for (const event of page) {
             if (delivery.canSee(caller.userId, event.audience)) {
+              yield* paced
               sendEvent(event)
               replayed++
             } else sentUpTo = event.seq
