@@ -1,31 +1,93 @@
 // Reading requests: JSON bodies with a byte limit enforced while reading (413 before the rest of an
-// oversize body is read), lossless JSON parsing, query strings, and the Authorization header.
-import type { HttpServerRequest } from "@effect/platform"
-import { Effect, Option, ParseResult, Schema, Stream } from "effect"
+// oversize body is read, announced or chunked), lossless JSON parsing, query strings, and the
+// Authorization header; and closing the connection of a request refused before its body was read.
+import { HttpServerRequest } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { Effect, Option, ParseResult, Schema } from "effect"
+import type { IncomingMessage } from "node:http"
 import { AuthFailed, InvalidBody, PayloadTooLarge, UnsupportedMediaType } from "../../protocol/errors.js"
 import { parseJson } from "../../protocol/json.js"
 import type { SessionKind } from "../auth/Sessions.js"
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
+/** How long a refused request's connection keeps discarding what the client still sends, after the answer. */
+const LINGER_MS = 2000
+
+/**
+ * A request refused with its body unread: the connection cannot carry another request, so the response
+ * closes it (else node would read, and throw away, everything the client still sends).
+ *
+ * Node closes such a socket as soon as the answer is written; with body bytes still arriving, that
+ * close resets the connection, and the reset can destroy the answer before the client reads it. So the
+ * close lingers: the answer and a FIN go out, what still arrives is discarded for up to LINGER_MS (or
+ * until the client hangs up), and only then is the socket destroyed.
+ */
+export const closeIfUnread = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+  if (incoming.complete) return
+  NodeHttpServerRequest.toServerResponse(request).setHeader("connection", "close")
+  const socket = incoming.socket
+  socket.destroySoon = () => {
+    if (socket.writable) socket.end()
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+    socket.once("close", () => clearTimeout(timer))
+    socket.once("end", () => socket.destroy())
+    // the parser goes on handing body bytes to the request: let them flow away
+    incoming.removeAllListeners("data")
+    incoming.resume()
+  }
+})
+
+/**
+ * The body's bytes, or PAYLOAD_TOO_LARGE at the first byte past `maxBytes`. Read off the socket
+ * directly: reading stops there without tearing the connection down, so the 413 reaches the client
+ * (the rest of the body is never read; `closeIfUnread` closes the connection after the answer).
+ */
+const readLimited = (incoming: IncomingMessage, maxBytes: number) =>
+  Effect.async<Buffer, PayloadTooLarge | InvalidBody>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const detach = () => {
+      incoming.off("data", onData)
+      incoming.off("end", onEnd)
+      incoming.off("error", onCut)
+      incoming.off("close", onCut)
+      incoming.pause()
+    }
+    function onData(chunk: Buffer) {
+      size += chunk.length
+      if (size > maxBytes) {
+        detach()
+        return resume(Effect.fail(new PayloadTooLarge({ max_bytes: maxBytes })))
+      }
+      chunks.push(chunk)
+    }
+    function onEnd() {
+      detach()
+      resume(Effect.succeed(Buffer.concat(chunks)))
+    }
+    function onCut() {
+      detach()
+      resume(Effect.fail(new InvalidBody({ message: "The request body could not be read.", location: "body" })))
+    }
+    incoming.on("data", onData)
+    incoming.on("end", onEnd)
+    incoming.on("error", onCut)
+    incoming.on("close", onCut)
+    incoming.resume()
+    return Effect.sync(detach)
+  })
+
 /** The request body as text, refusing anything past `maxBytes` as soon as it is announced or seen. */
 export const readBodyText = (request: HttpServerRequest.HttpServerRequest, maxBytes: number) =>
   Effect.gen(function* () {
     const declared = Number(request.headers["content-length"] ?? "0")
     if (Number.isFinite(declared) && declared > maxBytes) return yield* new PayloadTooLarge({ max_bytes: maxBytes })
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    yield* request.stream.pipe(
-      Stream.mapError(() => new InvalidBody({ message: "The request body could not be read.", location: "body" })),
-      Stream.runForEach((chunk) => {
-        size += chunk.byteLength
-        if (size > maxBytes) return Effect.fail(new PayloadTooLarge({ max_bytes: maxBytes }))
-        chunks.push(chunk)
-        return Effect.void
-      })
-    )
+    const bytes = yield* readLimited(NodeHttpServerRequest.toIncomingMessage(request), maxBytes)
     return yield* Effect.try({
-      try: () => utf8.decode(Buffer.concat(chunks)),
+      try: () => utf8.decode(bytes),
       catch: () => new InvalidBody({ message: "The request body is not valid UTF-8.", location: "body" })
     })
   })

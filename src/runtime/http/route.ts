@@ -9,7 +9,7 @@ import type { ClientMeta } from "../auth/Accounts.js"
 import { type Caller, Sessions } from "../auth/Sessions.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { failureResponse, json, noContent } from "./respond.js"
-import { clientMeta, credentialsFrom, decodePart, queryRecord, readJsonBody } from "./request.js"
+import { clientMeta, closeIfUnread, credentialsFrom, decodePart, queryRecord, readJsonBody } from "./request.js"
 
 /** The authenticated caller of an endpoint that is not public. */
 export class CurrentCaller extends Context.Tag("vox/CurrentCaller")<CurrentCaller, Caller>() {}
@@ -90,5 +90,5 @@ const bind = <E extends Endpoint, Err, R>(endpoint: E, handler: RawHandler<E, Er
       if (member !== undefined) run = Effect.provideService(run, CurrentMember, member)
       if (caller !== undefined) run = Effect.provideService(run, CurrentCaller, caller)
       return yield* (run as Effect.Effect<HttpServerResponse.HttpServerResponse, Err, Exclude<R, CurrentCaller | CurrentMember>>)
-    }).pipe(Effect.catchAllCause(failureResponse))
+    }).pipe(Effect.catchAllCause((cause) => Effect.zipRight(closeIfUnread, failureResponse(cause))))
   )

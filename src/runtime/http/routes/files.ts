@@ -1,6 +1,8 @@
 // File upload and download (reference API.md §6 "Files"). The upload's access (ATTACH_FILES in the
 // feed) is enforced by `route` before a byte of the body is read; the body is then streamed to the
-// file store by the upload reader, not parsed as JSON. A download checks the file's own feed.
+// file store by the upload reader, not parsed as JSON. Any refusal, by `route` or here, leaves the
+// rest of the body unread and closes the connection (`route` answers failures with closeIfUnread).
+// A download checks the file's own feed.
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Option } from "effect"
@@ -41,17 +43,6 @@ const fileUrl = (id: FilesApi.FileId, variant: FileVariant) =>
     })
     return URL.canParse(path, base) ? new URL(path, base).toString() : path
   })
-
-/**
- * A refused upload leaves the rest of its body unread: the connection cannot carry another request,
- * so the response closes it (else node would read, and throw away, everything the client still sends).
- */
-const closeIfUnread = Effect.gen(function* () {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  if (!NodeHttpServerRequest.toIncomingMessage(request).complete) {
-    NodeHttpServerRequest.toServerResponse(request).setHeader("connection", "close")
-  }
-})
 
 /**
  * The upload's bytes, received, checked and committed under `id`. Images are committed as processed
@@ -119,7 +110,7 @@ const upload = (feedId: FeedId) =>
       height: row.height,
       thumbnail_url: row.thumbnail ? yield* fileUrl(id, "thumbnail") : null
     }
-  }).pipe(Effect.tapErrorCause(() => closeIfUnread))
+  })
 
 const download = (fileId: string, variant: FileVariant) =>
   Effect.gen(function* () {
