@@ -7,7 +7,8 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import * as EmbedsApi from "../../src/protocol/api/embeds.js"
 import { backends, type Backend } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+import { rawEndpointRequest } from "../support/http.js"
+import { newUser, TestServer, TestServerLive } from "../support/server.js"
 import { html, type PageServer, redirect, sendHtml, servePages } from "../runtime/embeds/pageServer.js"
 
 class EmbedSites extends Context.Tag("test/EmbedSites")<
@@ -83,10 +84,7 @@ const refusal = (token: string, url: string) => Effect.flip(resolve(token, url))
 const outcome = (error: { readonly _tag: string; readonly code?: string; readonly reason?: string }) =>
   ({ tag: error._tag, code: error.code, reason: error.reason })
 
-const member = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  return (yield* registered(client, uniqueName("linker"))).token
-})
+const member = Effect.map(newUser("linker"), (user) => user.token)
 
 for (const backend of backends) {
   describe(`embeds on ${backend.name}`, () => {
@@ -195,18 +193,9 @@ for (const backend of backends) {
           const { allowed } = yield* EmbedSites
           const anonymous = yield* Effect.flip(client.call(EmbedsApi.resolveEmbed, { body: { url: `${allowed.origin}/article` } }))
           expect(anonymous).toMatchObject({ code: "AUTH_FAILED" })
-          const { url: base } = yield* TestServer
           const token = yield* member
           // the SDK would refuse to send these: raw requests
-          const post = (body: unknown) =>
-            Effect.promise(async () => {
-              const response = await fetch(`${base}/api/v1/embeds/resolve`, {
-                method: "POST",
-                headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-                body: JSON.stringify(body)
-              })
-              return { status: response.status, body: (await response.json()) as { error: { code: string } } }
-            })
+          const post = (body: unknown) => rawEndpointRequest(EmbedsApi.resolveEmbed, {}, { token, body })
           const bodies = [
             ...["ftp://example.com/", "javascript:alert(1)", "file:///etc/passwd", "not a url", "gopher://127.0.0.1:25/"].map((url) => ({ url })),
             { url: `http://example.com/${"a".repeat(3000)}` },

@@ -15,6 +15,7 @@ import { Permission, type PermissionSet } from "../../src/protocol/permissions.j
 import type { Snowflake } from "../../src/protocol/snowflake.js"
 import { backends } from "../support/backends.js"
 import { eventsOfType, withSuiteDatabase } from "../support/db.js"
+import { failure } from "../support/expect.js"
 import { newUser, owner, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
 const EVERYONE = 1 as RoleId
@@ -42,13 +43,6 @@ const send = (who: { client: Acting["client"] }, feedId: FeedId, body: Messages.
 
 const history = (who: { client: Acting["client"] }, feedId: FeedId, query: Messages.HistoryQuery = {}) =>
   Effect.map(who.client.call(Messages.getHistory, { params: { feed_id: feedId }, query }), (r) => r.messages)
-
-/** The protocol error of a failed call: its code and, for FORBIDDEN, the permission named. */
-const failure = <A, E>(call: Effect.Effect<A, E>) =>
-  Effect.map(Effect.flip(call), (e: any) => ({
-    code: e.code as string,
-    ...(e.missing_permission === undefined ? {} : { missing: e.missing_permission as string })
-  }))
 
 /** One request exactly as written, with the response body as exact JSON and as text. */
 const raw = (token: string, method: string, path: string, body?: string) =>

@@ -10,28 +10,17 @@
 // show the index follows any writer.
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import type { VoxClient } from "../../src/client/VoxClient.js"
 import * as Messages from "../../src/protocol/api/messages.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
 import type { FeedId, RoleId } from "../../src/protocol/ids.js"
 import { Permission, type PermissionSet } from "../../src/protocol/permissions.js"
 import type { Snowflake } from "../../src/protocol/snowflake.js"
-import { VoxConfig } from "../../src/runtime/config/VoxConfig.js"
-import { DatabaseLive } from "../../src/runtime/db/Database.js"
-import { type Backend, backends } from "../support/backends.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+import { backends } from "../support/backends.js"
+import { TestServerWithDatabaseLive } from "../support/db.js"
+import { newUser, owner, TestServer, uniqueName } from "../support/server.js"
 
-/** The test server, plus a connection of our own to its database. */
-const Suite = (backend: Backend) =>
-  Layer.provideMerge(
-    Layer.unwrapEffect(Effect.map(TestServer, ({ settings }) => DatabaseLive.pipe(Layer.provide(VoxConfig.layerTest(settings))))).pipe(
-      Layer.orDie
-    ),
-    TestServerLive(backend)
-  )
-
-const PASSWORD = "correct horse battery"
 const EVERYONE = 1 as RoleId
 const bits = (n: bigint) => n as PermissionSet
 const none = bits(0n)
@@ -84,26 +73,23 @@ const uniqueWord = (prefix: string) => uniqueName(prefix).replaceAll("_", "")
 
 /** The owner (first account), two members, and four feeds: two open, one hidden, one without history. */
 const makeCommunity = Effect.gen(function* () {
-  const { client } = yield* TestServer
-  // The first account of the server is its owner.
-  const login = yield* client.register({ username: "owner", password: PASSWORD })
-  const owner = { ...login, client: client.withToken(login.token) }
-  const alice = yield* registered(client, uniqueName("alice"))
-  const bob = yield* registered(client, uniqueName("bob"))
-  const feed = (name: string) => Effect.map(owner.client.call(Spaces.createFeed, { body: { name, type: "text" } }), (f) => f.feed_id)
+  const boss = yield* owner
+  const alice = yield* newUser("alice")
+  const bob = yield* newUser("bob")
+  const feed = (name: string) => Effect.map(boss.client.call(Spaces.createFeed, { body: { name, type: "text" } }), (f) => f.feed_id)
   const general = yield* feed("general")
   const random = yield* feed("random")
   const secret = yield* feed("secret")
   const archive = yield* feed("archive")
-  yield* owner.client.call(Spaces.setFeedOverride, {
+  yield* boss.client.call(Spaces.setFeedOverride, {
     params: { feed_id: secret, target_type: "role", target_id: EVERYONE },
     body: { allow: none, deny: bits(Permission.VIEW_SPACE) }
   })
-  yield* owner.client.call(Spaces.setFeedOverride, {
+  yield* boss.client.call(Spaces.setFeedOverride, {
     params: { feed_id: archive, target_type: "role", target_id: EVERYONE },
     body: { allow: none, deny: bits(Permission.READ_HISTORY) }
   })
-  return { owner, alice, bob, general, random, secret, archive }
+  return { owner: boss, alice, bob, general, random, secret, archive }
 })
 
 type Community = Effect.Effect.Success<typeof makeCommunity>
@@ -124,7 +110,7 @@ const community = Effect.gen(function* () {
 
 for (const backend of backends) {
   describe(`message search on ${backend.name}`, () => {
-    layer(Suite(backend), { excludeTestServices: true })((it) => {
+    layer(TestServerWithDatabaseLive(backend), { excludeTestServices: true })((it) => {
       it.effect("finds by word across readable feeds only, ranked, with every filter", () =>
         Effect.gen(function* () {
           const { owner, alice, bob, general, random, secret, archive } = yield* community

@@ -14,6 +14,7 @@ import { Permission, type PermissionSet } from "../../src/protocol/permissions.j
 import type { Snowflake } from "../../src/protocol/snowflake.js"
 import { backends } from "../support/backends.js"
 import { eventsOfType, withSuiteDatabase } from "../support/db.js"
+import { failure } from "../support/expect.js"
 import { newUser, owner, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
 const EVERYONE = 1 as RoleId
@@ -55,12 +56,6 @@ const threadHistory = (who: Acting, feedId: FeedId, threadId: Threads.ThreadId, 
 
 const feedHistory = (who: Acting, feedId: FeedId) =>
   Effect.map(who.client.call(Messages.getHistory, { params: { feed_id: feedId }, query: {} }), (r) => r.messages)
-
-const failure = <A, E>(call: Effect.Effect<A, E>) =>
-  Effect.map(Effect.flip(call), (e: any) => ({
-    code: e.code as string,
-    ...(e.missing_permission === undefined ? {} : { missing: e.missing_permission as string })
-  }))
 
 const db = withSuiteDatabase
 
