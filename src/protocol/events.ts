@@ -1,7 +1,7 @@
 // Gateway events (seed 002 §4 "Dispatch Events"): each has an UPPER_SNAKE name, a payload schema, and
 // travels on the event bus with the audience that may see it.
 import { Schema } from "effect"
-import { CategoryId, FeedId, RoleId, RoomId, TargetId, UserId } from "./ids.js"
+import { CategoryId, DmId, FeedId, RoleId, RoomId, TargetId, UserId } from "./ids.js"
 import { PermissionSet } from "./permissions.js"
 import { ServerInfo } from "./api/server.js"
 import { User } from "./api/users.js"
@@ -14,6 +14,7 @@ import { Thread, ThreadId } from "./api/threads.js"
 import { Emoji, EmojiId, Sticker, StickerId } from "./api/emoji.js"
 import { Snowflake } from "./snowflake.js"
 import { Presence, TypingStart } from "./gateway.js"
+import { Dm, DmMessage } from "./api/dms.js"
 
 /** Who receives an event. The gateway resolves it to sessions; nobody outside it sees the event. */
 export const Audience = Schema.Union(
@@ -115,3 +116,21 @@ export const StickerDelete = event("STICKER_DELETE", Schema.Struct({ sticker_id:
 
 export const PresenceUpdate = event("PRESENCE_UPDATE", Presence)
 export const TypingStartEvent = event("TYPING_START", TypingStart)
+
+// Direct messages (GATEWAY.md "DM Events"), always to the DM's participants alone. A DM's messages
+// take the feed message events' names, with `dm_id` where a feed message has `feed_id`.
+export const DmCreate = event("DM_CREATE", Dm)
+/** The whole DM after a change of name, icon or owner. */
+export const DmUpdate = event("DM_UPDATE", Dm)
+export const DmRecipientAdd = event("DM_RECIPIENT_ADD", Schema.Struct({ dm_id: DmId, user_id: UserId }))
+export const DmRecipientRemove = event("DM_RECIPIENT_REMOVE", Schema.Struct({ dm_id: DmId, user_id: UserId }))
+export const DmReadNotify = event("DM_READ_NOTIFY", Schema.Struct({ dm_id: DmId, user_id: UserId, up_to_msg_id: Snowflake }))
+export const DmMessageCreate = event("MESSAGE_CREATE", DmMessage)
+export const DmMessageUpdate = event(
+  "MESSAGE_UPDATE",
+  Schema.Struct({ msg_id: Snowflake, dm_id: DmId, body: Schema.String, edit_timestamp: Schema.Number })
+)
+export const DmMessageDelete = event("MESSAGE_DELETE", Schema.Struct({ msg_id: Snowflake, dm_id: DmId }))
+const DmReactionChange = Schema.Struct({ msg_id: Snowflake, dm_id: DmId, user_id: UserId, emoji: Schema.String })
+export const DmMessageReactionAdd = event("MESSAGE_REACTION_ADD", DmReactionChange)
+export const DmMessageReactionRemove = event("MESSAGE_REACTION_REMOVE", DmReactionChange)

@@ -4,6 +4,7 @@ import { Effect, Layer, Logger, LogLevel } from "effect"
 import { CommunityLive } from "../actors/community/CommunityLive.js"
 import { CommunityRepo } from "../actors/community/CommunityRepo.js"
 import { MemberRepo } from "../actors/community/members/MemberRepo.js"
+import { DmLive } from "../actors/dm/DmLive.js"
 import { FeedLive } from "../actors/feed/FeedLive.js"
 import { UserLive } from "../actors/user/UserLive.js"
 import { UserRepo } from "../actors/user/UserRepo.js"
@@ -43,7 +44,7 @@ const levels = {
 
 /** Entities, services and storage: a Vox server without its network edge. */
 export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
-  Layer.mergeAll(CommunityLive, UserLive, FeedLive, Accounts.Default, LogLevelLive).pipe(
+  Layer.mergeAll(CommunityLive, UserLive, FeedLive, DmLive, Accounts.Default, LogLevelLive).pipe(
     Layer.provideMerge(
       Layer.mergeAll(
         Sessions.Default,

@@ -19,7 +19,11 @@ import { registered, TestServer, TestServerLive, uniqueName } from "../support/s
 
 /** Endpoints open to any signed-in account or to anyone: each one reviewed, the rest need membership. */
 const OPEN = new Set([
-  "health", "ready", "gateway", "register", "login", "logout", "getMe", "updateMe", "getUser", "joinServer", "resolveInvite"
+  "health", "ready", "gateway", "register", "login", "logout", "getMe", "updateMe", "getUser", "joinServer", "resolveInvite",
+  // direct messages live outside the community: any account; the Dm entity refuses non-participants
+  // (403, test/e2e/dms.test.ts walks every DM endpoint)
+  "openDm", "listDms", "getDm", "closeDm", "updateDm", "addDmRecipient", "removeDmRecipient", "markDmRead",
+  "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction"
 ])
 
 const key = (method: string, path: string) => `${method} ${path}`
@@ -80,7 +84,8 @@ for (const backend of backends) {
             thread_id: 1,
             emoji: "x",
             emoji_id: 1,
-            sticker_id: 1
+            sticker_id: 1,
+            dm_id: 1
           }
           const guarded = endpoints.filter((e) => typeof e.access === "object")
           expect(guarded.length).toBeGreaterThan(25)
@@ -109,7 +114,7 @@ for (const backend of backends) {
           const layout = yield* owner.client.call(Spaces.getLayout)
           const feed = yield* owner.client.call(Spaces.createFeed, { body: { name: "g", type: "text" } })
           expect(layout.feeds.length + 1).toBe((yield* owner.client.call(Spaces.getLayout)).feeds.length)
-          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1, msg_id: 1, thread_id: 1, emoji: "x", emoji_id: 1, sticker_id: 1 }
+          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1, msg_id: 1, thread_id: 1, emoji: "x", emoji_id: 1, sticker_id: 1, dm_id: 1 }
 
           yield* leaver.client.call(Members.leaveServer)
           yield* owner.client.call(Members.banMember, { params: { user_id: banned.user_id }, body: { reason: "spam" } })

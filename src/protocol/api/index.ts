@@ -3,6 +3,7 @@
 import type { Endpoint } from "../endpoint.js"
 import * as Audit from "./audit.js"
 import * as Auth from "./auth.js"
+import * as Dms from "./dms.js"
 import * as Embeds from "./embeds.js"
 import * as Emoji from "./emoji.js"
 import * as Files from "./files.js"
@@ -20,5 +21,5 @@ import * as Users from "./users.js"
 const isEndpoint = (value: unknown): value is Endpoint =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
 
-export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji]
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Dms]
   .flatMap((module) => Object.values(module).filter(isEndpoint))

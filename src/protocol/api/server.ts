@@ -35,7 +35,11 @@ export const LimitRanges = {
   max_attachment_size_mb: limit(1, 10_240),
   max_reactions_per_message: limit(1, 1_000),
   max_emoji: limit(1, 10_000),
-  max_stickers: limit(1, 10_000)
+  max_stickers: limit(1, 10_000),
+  /** Everyone in one group DM, its creator included (reference API.md "Direct Messages": 403 beyond). */
+  max_group_dm_participants: limit(2, 1_000),
+  /** A DM message body is ciphertext the server cannot count characters of: it is bounded in UTF-8 bytes. */
+  max_dm_message_bytes: limit(1_024, 1_048_576)
 } as const
 
 export type LimitName = keyof typeof LimitRanges
@@ -58,7 +62,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
   max_attachment_size_mb: 50,
   max_reactions_per_message: 20,
   max_emoji: 200,
-  max_stickers: 100
+  max_stickers: 100,
+  max_group_dm_participants: 10,
+  // room for a max_message_length body of four-byte characters, encrypted and base64-encoded
+  max_dm_message_bytes: 32_768
 }
 
 export const getServer = endpoint({

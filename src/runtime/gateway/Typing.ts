@@ -1,12 +1,14 @@
 // Typing indicators (seed 002 §4 op 8): a TYPING_START to everyone who can see the feed, from someone
-// allowed to post there. There is no "stop": receivers expire an indicator after ~10 s and clients
+// allowed to post there; in a DM, to its other participants, from a participant. There is no "stop":
+// receivers expire an indicator after ~10 s and clients
 // repeat it every ~8 s, so one announcement per user and feed every few seconds is all that is sent;
 // repeats in between are absorbed here.
 import { Effect } from "effect"
 import { COMMUNITY_ID, Community } from "../../actors/community/Community.js"
+import { makeDmRepo } from "../../actors/dm/DmRepo.js"
 import { TypingStartEvent } from "../../protocol/events.js"
 import type { Typing as TypingRequest } from "../../protocol/gateway.js"
-import type { UserId } from "../../protocol/ids.js"
+import type { DmId, UserId } from "../../protocol/ids.js"
 import { Permission } from "../../protocol/permissions.js"
 import { dieOnStorageError } from "../db/storageErrors.js"
 import { Events } from "../events/Events.js"
@@ -18,6 +20,7 @@ export class Typing extends Effect.Service<Typing>()("vox/gateway/Typing", {
   effect: Effect.gen(function* () {
     const events = yield* Events
     const community = (yield* Community.client)(COMMUNITY_ID)
+    const dms = yield* makeDmRepo
     const lastSent = new Map<string, number>()
 
     const recently = (key: string, now: number) => {
@@ -29,10 +32,25 @@ export class Typing extends Effect.Service<Typing>()("vox/gateway/Typing", {
       return false
     }
 
+    /** In a DM: to its other participants, from a participant. */
+    const startInDm = (userId: UserId, dmId: DmId) =>
+      Effect.gen(function* () {
+        const participants = yield* dms.participantIds(dmId)
+        if (!participants.includes(userId)) return false
+        const now = Date.now()
+        if (recently(`${userId}:dm:${dmId}`, now)) return true
+        const others = participants.filter((id) => id !== userId)
+        if (others.length === 0) return true
+        yield* events.transact((emit) =>
+          emit(TypingStartEvent, { user_id: userId, dm_id: dmId, timestamp: now }, { _tag: "users", user_ids: others })
+        )
+        return true
+      })
+
     /** Announces that `userId` is typing; false when they may not post there (nothing is sent). */
     const start = (userId: UserId, request: TypingRequest) =>
       Effect.gen(function* () {
-        if (!("feed_id" in request)) return false // direct messages route their typing through the DM feature
+        if (!("feed_id" in request)) return yield* startInDm(userId, request.dm_id)
         const allowed = yield* community.Authorize({
           user_id: userId,
           permission: "SEND_MESSAGES",

@@ -10,6 +10,7 @@ import { VoxConfig } from "../config/VoxConfig.js"
 import { errorResponse } from "./respond.js"
 import { auditRoutes } from "./routes/audit.js"
 import { authRoutes } from "./routes/auth.js"
+import { dmsRoutes } from "./routes/dms.js"
 import { embedsRoutes } from "./routes/embeds.js"
 import { emojiRoutes } from "./routes/emoji.js"
 import { filesRoutes } from "./routes/files.js"
@@ -40,7 +41,8 @@ export const router = HttpRouter.empty.pipe(
   searchRoutes,
   filesRoutes,
   emojiRoutes
-)
+  // pipe takes at most 20 functions: the rest go on a second one
+).pipe(dmsRoutes)
 
 const app = router.pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(new RouteNotFound()))))
 

@@ -9,6 +9,7 @@ import m0006 from "./0006_threads.js"
 import m0007 from "./0007_emoji.js"
 import m0010 from "./0010_gateway.js"
 import m0011 from "./0011_files_cleanup.js"
+import m0012 from "./0012_dms.js"
 
 export const migrations = Migrator.fromRecord({
   "0001_accounts": m0001,
@@ -19,5 +20,6 @@ export const migrations = Migrator.fromRecord({
   "0006_threads": m0006,
   "0007_emoji": m0007,
   "0010_gateway": m0010,
-  "0011_files_cleanup": m0011
+  "0011_files_cleanup": m0011,
+  "0012_dms": m0012
 })
