@@ -14,13 +14,12 @@ import type { DmId, UserId } from "../../src/protocol/ids.js"
 import type { Snowflake } from "../../src/protocol/snowflake.js"
 import { backends } from "../support/backends.js"
 import { countRows, eventsOfType, withSuiteDatabase } from "../support/db.js"
+import { failure } from "../support/expect.js"
 import { dispatchesWithin, gatewayFor, nextDispatch } from "../support/gateway.js"
 import { rawEndpointRequest } from "../support/http.js"
 import { newUser, owner, TestServerLive } from "../support/server.js"
 
 type Person = Effect.Effect.Success<ReturnType<typeof newUser>>
-
-const failure = <A, E>(call: Effect.Effect<A, E>) => Effect.map(Effect.flip(call), (e: any) => e.code as string)
 
 const open = (who: Person, recipient: Person) => who.client.call(Dms.openDm, { body: { recipient_id: recipient.user_id } })
 
@@ -82,8 +81,8 @@ for (const backend of backends) {
           expect(later.filter((d) => d.t === "DM_CREATE")).toEqual([])
 
           // Not with yourself, not with nobody, not both forms at once.
-          expect(yield* failure(open(alice, alice))).toBe("INVALID_BODY")
-          expect(yield* failure(alice.client.call(Dms.openDm, { body: { recipient_id: 4_000_000_000 as UserId } }))).toBe("USER_NOT_FOUND")
+          expect(yield* failure(open(alice, alice))).toEqual({ code: "INVALID_BODY" })
+          expect(yield* failure(alice.client.call(Dms.openDm, { body: { recipient_id: 4_000_000_000 as UserId } }))).toEqual({ code: "USER_NOT_FOUND" })
           const both = yield* rawEndpointRequest(Dms.openDm, {}, {
             token: alice.token,
             body: { recipient_id: bob.user_id, recipient_ids: [bob.user_id] }
@@ -131,9 +130,9 @@ for (const backend of backends) {
           expect(second.dm_id).not.toBe(raw.body.dm_id)
           expect(second.name).toBeNull()
 
-          expect(yield* failure(openGroup(a, [a]))).toBe("INVALID_BODY")
+          expect(yield* failure(openGroup(a, [a]))).toEqual({ code: "INVALID_BODY" })
           expect(yield* failure(a.client.call(Dms.openDm, { body: { recipient_ids: [b.user_id, 4_000_000_000 as UserId] } })))
-            .toBe("USER_NOT_FOUND")
+            .toEqual({ code: "USER_NOT_FOUND" })
 
           yield* boss.client.call(ServerApi.updateLimits, { body: { max_group_dm_participants: 3 } })
           const over = yield* rawEndpointRequest(Dms.openDm, {}, {
@@ -142,7 +141,7 @@ for (const backend of backends) {
           })
           expect({ status: over.status, code: over.body.error.code }).toEqual({ status: 403, code: "FORBIDDEN" })
           expect(yield* failure(a.client.call(Dms.addDmRecipient, { params: { dm_id: second.dm_id, user_id: d.user_id } })))
-            .toBe("FORBIDDEN")
+            .toEqual({ code: "FORBIDDEN" })
           yield* boss.client.call(ServerApi.updateLimits, { body: { max_group_dm_participants: ServerApi.DEFAULT_LIMITS.max_group_dm_participants } })
           yield* a.client.call(Dms.addDmRecipient, { params: { dm_id: second.dm_id, user_id: d.user_id } })
           expect((yield* a.client.call(Dms.getDm, { params: { dm_id: second.dm_id } })).participant_ids).toHaveLength(4)
@@ -197,7 +196,7 @@ for (const backend of backends) {
 
           const direct = yield* open(a, b)
           expect(yield* failure(a.client.call(Dms.updateDm, { params: { dm_id: direct.dm_id }, body: { name: "x" } })))
-            .toBe("SPACE_TYPE_MISMATCH")
+            .toEqual({ code: "SPACE_TYPE_MISMATCH" })
           const badIcon = yield* rawEndpointRequest(Dms.updateDm, { dm_id: group.dm_id }, { token: a.token, body: { icon: "ftp://x" } })
           expect({ status: badIcon.status, code: badIcon.body.error.code }).toEqual({ status: 400, code: "INVALID_BODY" })
         }))
@@ -224,16 +223,16 @@ for (const backend of backends) {
           const welcome = yield* nextDispatch(gateways.c, (x) => x.t === "DM_CREATE" && x.d.dm_id === dmId)
           expect([...welcome.d.participant_ids as Array<number>].sort()).toEqual(users(a, b, c).sort())
           expect(yield* failure(b.client.call(Dms.addDmRecipient, { params: { dm_id: dmId, user_id: 4_000_000_000 as UserId } })))
-            .toBe("USER_NOT_FOUND")
+            .toEqual({ code: "USER_NOT_FOUND" })
 
           // Only the owner removes someone else.
           expect(yield* failure(b.client.call(Dms.removeDmRecipient, { params: { dm_id: dmId, user_id: c.user_id } })))
-            .toBe("FORBIDDEN")
+            .toEqual({ code: "FORBIDDEN" })
           yield* a.client.call(Dms.removeDmRecipient, { params: { dm_id: dmId, user_id: c.user_id } })
           for (const g of [gateways.a, gateways.b, gateways.c]) yield* nextDispatch(g, isAbout("DM_RECIPIENT_REMOVE", c.user_id))
           // Removed is out: refused, and told nothing more.
-          expect(yield* failure(c.client.call(Dms.getDm, { params: { dm_id: dmId } }))).toBe("FORBIDDEN")
-          expect(yield* failure(say(c, dmId, "let me back"))).toBe("FORBIDDEN")
+          expect(yield* failure(c.client.call(Dms.getDm, { params: { dm_id: dmId } }))).toEqual({ code: "FORBIDDEN" })
+          expect(yield* failure(say(c, dmId, "let me back"))).toEqual({ code: "FORBIDDEN" })
           yield* say(a, dmId, "after c left")
 
           // Anyone leaves; the owner leaving hands the group to whoever has been in it longest.
@@ -252,9 +251,9 @@ for (const backend of backends) {
           // A 1:1 DM takes no one else and cannot be left (it is closed instead).
           const direct = yield* open(a, b)
           expect(yield* failure(a.client.call(Dms.addDmRecipient, { params: { dm_id: direct.dm_id, user_id: c.user_id } })))
-            .toBe("SPACE_TYPE_MISMATCH")
+            .toEqual({ code: "SPACE_TYPE_MISMATCH" })
           expect(yield* failure(a.client.call(Dms.removeDmRecipient, { params: { dm_id: direct.dm_id, user_id: a.user_id } })))
-            .toBe("SPACE_TYPE_MISMATCH")
+            .toEqual({ code: "SPACE_TYPE_MISMATCH" })
         }))
 
       it.scoped("messages: sent and stored exactly as sent, nonce retries, history, edit and delete by the author, reactions", () =>
@@ -276,12 +275,12 @@ for (const backend of backends) {
           expect(yield* say(a, dm.dm_id, "other text", { nonce: "n-1" })).toEqual(sent)
           expect(yield* withSuiteDatabase(countRows("dm_messages", (sql) => sql`dm_id = ${dm.dm_id}`))).toBe(1)
           const group = yield* openGroup(a, [b])
-          expect(yield* failure(say(a, group.dm_id, "x", { nonce: "n-1" }))).toBe("INVALID_BODY")
+          expect(yield* failure(say(a, group.dm_id, "x", { nonce: "n-1" }))).toEqual({ code: "INVALID_BODY" })
 
           const reply = yield* say(b, dm.dm_id, "re", { reply_to: sent.msg_id })
-          expect(yield* failure(say(b, group.dm_id, "re", { reply_to: sent.msg_id }))).toBe("MESSAGE_NOT_FOUND")
-          expect(yield* failure(say(a, dm.dm_id, ""))).toBe("EMPTY_MESSAGE")
-          expect(yield* failure(say(a, dm.dm_id, "x".repeat(ServerApi.DEFAULT_LIMITS.max_dm_message_bytes + 1)))).toBe("MESSAGE_TOO_LARGE")
+          expect(yield* failure(say(b, group.dm_id, "re", { reply_to: sent.msg_id }))).toEqual({ code: "MESSAGE_NOT_FOUND" })
+          expect(yield* failure(say(a, dm.dm_id, ""))).toEqual({ code: "EMPTY_MESSAGE" })
+          expect(yield* failure(say(a, dm.dm_id, "x".repeat(ServerApi.DEFAULT_LIMITS.max_dm_message_bytes + 1)))).toEqual({ code: "MESSAGE_TOO_LARGE" })
           // Longer than max_message_length characters is fine: the limit of ciphertext is in bytes.
           yield* say(a, dm.dm_id, "y".repeat(ServerApi.DEFAULT_LIMITS.max_message_length + 1))
 
@@ -295,7 +294,7 @@ for (const backend of backends) {
 
           // Edit and delete: the author only.
           expect(yield* failure(b.client.call(Dms.editDmMessage, { params: { dm_id: dm.dm_id, msg_id: sent.msg_id }, body: { body: "hack" } })))
-            .toBe("FORBIDDEN")
+            .toEqual({ code: "FORBIDDEN" })
           const edited = yield* a.client.call(Dms.editDmMessage, { params: { dm_id: dm.dm_id, msg_id: sent.msg_id }, body: { body: "v2 " } })
           expect(edited.msg_id).toBe(sent.msg_id)
           expect(yield* storedBody(sent.msg_id)).toBe("v2 ")
@@ -318,11 +317,11 @@ for (const backend of backends) {
           yield* b.client.call(Dms.removeDmReaction, { params: { dm_id: dm.dm_id, msg_id: sent.msg_id, emoji: "👍" } })
           const removed = yield* nextDispatch(bGateway, (x) => x.t === "MESSAGE_REACTION_REMOVE" && x.d.dm_id === dm.dm_id)
           expect(removed.d).toMatchObject({ user_id: b.user_id, emoji: "👍" })
-          expect(yield* failure(react(a, "nope:1"))).toBe("EMOJI_NOT_FOUND")
+          expect(yield* failure(react(a, "nope:1"))).toEqual({ code: "EMOJI_NOT_FOUND" })
           expect(yield* failure(a.client.call(Dms.addDmReaction, { params: { dm_id: dm.dm_id, msg_id: 1n as Snowflake, emoji: "👍" } })))
-            .toBe("MESSAGE_NOT_FOUND")
+            .toEqual({ code: "MESSAGE_NOT_FOUND" })
 
-          expect(yield* failure(b.client.call(Dms.deleteDmMessage, { params: { dm_id: dm.dm_id, msg_id: sent.msg_id } }))).toBe("FORBIDDEN")
+          expect(yield* failure(b.client.call(Dms.deleteDmMessage, { params: { dm_id: dm.dm_id, msg_id: sent.msg_id } }))).toEqual({ code: "FORBIDDEN" })
           yield* a.client.call(Dms.deleteDmMessage, { params: { dm_id: dm.dm_id, msg_id: sent.msg_id } })
           yield* nextDispatch(bGateway, (x) => x.t === "MESSAGE_DELETE" && x.d.msg_id === sent.msg_id && x.d.dm_id === dm.dm_id)
           expect((yield* history(a, dm.dm_id)).map((m) => m.msg_id)).not.toContain(sent.msg_id)
@@ -372,7 +371,7 @@ for (const backend of backends) {
             sql<{ id: string }>`SELECT CAST(last_read_msg_id AS TEXT) AS id FROM dm_recipients WHERE dm_id = ${group.dm_id} AND user_id = ${a.user_id}`)
           expect(stored[0]!.id).toBe(second.msg_id.toString())
           expect(yield* failure(a.client.call(Dms.markDmRead, { params: { dm_id: group.dm_id }, body: { up_to_msg_id: 1n as Snowflake } })))
-            .toBe("MESSAGE_NOT_FOUND")
+            .toEqual({ code: "MESSAGE_NOT_FOUND" })
 
           const aSaw = yield* dispatchesWithin(aGateway!)
           const bLater = yield* dispatchesWithin(bGateway!)
