@@ -8,6 +8,8 @@ export default {
   // database: { url: "postgres://vox:secret@127.0.0.1:5432/vox" },
   // server: { name: "My Community", workerId: 0 },
   // auth: { sessionTtl: "30 days", registration: "open" }, // registration: "open" | "invite" | "closed"
+  // auth: { secretKey: "<32 bytes, base64>" }, // seals TOTP secrets; unset: <dataDir>/secret.key, created on first start
+  // auth: { webauthn: { rpId: "chat.example.com", rpName: "My Community", origin: "https://chat.example.com" } }, // security keys and passkeys
   // events: { retention: "7 days" }, // how far back POST /api/v1/sync can answer, and gateway sessions can resume
   // gateway: { heartbeatInterval: "45 seconds", maxBufferedBytes: 4194304 }, // a client that stops reading is closed past maxBufferedBytes
   // embeds: { timeout: "5 seconds", maxBytes: 1048576, allowHosts: ["wiki.internal:8080"] }, // link previews; allowPrivateAddresses: true only for development

@@ -17,6 +17,15 @@ export class VoxTransportError extends Schema.TaggedError<VoxTransportError>()("
 
 export type VoxCallError = ProtocolError | ApiError | VoxTransportError
 
+/**
+ * `login()` of an account with two-factor authentication: finish with POST /auth/login/2fa
+ * (`AuthApi.loginTwoFactor`) and this ticket. `call(AuthApi.login)` returns the challenge as a value.
+ */
+export class SecondFactorRequired extends Schema.TaggedError<SecondFactorRequired>()("SecondFactorRequired", {
+  mfa_ticket: Schema.String,
+  available_methods: Schema.Array(AuthApi.MfaMethod)
+}) {}
+
 export interface CallInput<E extends Endpoint> {
   readonly params?: ParamsOf<E>
   readonly query?: QueryOf<E>
@@ -103,7 +112,12 @@ const buildClient = (http: HttpClient.HttpClient, options: VoxClientOptions) => 
     ready: () => call(OpsApi.ready),
     gateway: () => call(OpsApi.gateway),
     register: (body: typeof AuthApi.RegisterRequest.Type) => call(AuthApi.register, { body }),
-    login: (body: typeof AuthApi.LoginRequest.Type) => call(AuthApi.login, { body }),
+    /** A password login that yields a session, or fails with SecondFactorRequired. */
+    login: (body: typeof AuthApi.LoginRequest.Type) =>
+      Effect.flatMap(call(AuthApi.login, { body }), (result) =>
+        AuthApi.isMfaChallenge(result)
+          ? Effect.fail(new SecondFactorRequired({ mfa_ticket: result.mfa_ticket, available_methods: result.available_methods }))
+          : Effect.succeed(result)),
     logout: () => call(AuthApi.logout),
     me: () => call(UsersApi.getMe),
     updateMe: (body: UsersApi.ProfilePatch) => call(UsersApi.updateMe, { body }),

@@ -204,6 +204,88 @@ export class AccountSuspended extends Schema.TaggedError<AccountSuspended>()("Ac
   }
 }
 
+// --- two-factor authentication (reference API.md §5, security/two-factor.md) ----------------------
+
+/** A wrong, expired or already used TOTP code, or a recovery code that is not one of the account's. */
+export class TwoFactorInvalidCode extends Schema.TaggedError<TwoFactorInvalidCode>()("TwoFactorInvalidCode", {
+  message: message("The two-factor code is incorrect or expired.")
+}) {
+  get code() {
+    return "2FA_INVALID_CODE" as const
+  }
+}
+
+/** The login ticket took too many wrong second factors: it is dead, log in again. */
+export class TwoFactorMaxAttempts extends Schema.TaggedError<TwoFactorMaxAttempts>()("TwoFactorMaxAttempts", {
+  message: message("Too many failed two-factor attempts; log in again.")
+}) {
+  get code() {
+    return "2FA_MAX_ATTEMPTS" as const
+  }
+}
+
+export class TwoFactorAlreadyEnabled extends Schema.TaggedError<TwoFactorAlreadyEnabled>()("TwoFactorAlreadyEnabled", {
+  message: message("This two-factor method is already enrolled.")
+}) {
+  get code() {
+    return "2FA_ALREADY_ENABLED" as const
+  }
+}
+
+export class TwoFactorNotEnabled extends Schema.TaggedError<TwoFactorNotEnabled>()("TwoFactorNotEnabled", {
+  message: message("This two-factor method is not enabled.")
+}) {
+  get code() {
+    return "2FA_NOT_ENABLED" as const
+  }
+}
+
+/** An unknown, expired, finished or exhausted setup_id. */
+export class TwoFactorSetupExpired extends Schema.TaggedError<TwoFactorSetupExpired>()("TwoFactorSetupExpired", {
+  message: message("This two-factor setup has expired; start again.")
+}) {
+  get code() {
+    return "2FA_SETUP_EXPIRED" as const
+  }
+}
+
+/** The account has no unused recovery code left. */
+export class TwoFactorRecoveryExhausted extends Schema.TaggedError<TwoFactorRecoveryExhausted>()(
+  "TwoFactorRecoveryExhausted",
+  { message: message("All recovery codes have been used.") }
+) {
+  get code() {
+    return "2FA_RECOVERY_EXHAUSTED" as const
+  }
+}
+
+/** `auth.webauthn.rpId` is not set on this server. */
+export class WebAuthnNotConfigured extends Schema.TaggedError<WebAuthnNotConfigured>()("WebAuthnNotConfigured", {
+  message: message("WebAuthn is not configured on this server.")
+}) {
+  get code() {
+    return "WEBAUTHN_NOT_CONFIGURED" as const
+  }
+}
+
+/** An attestation or assertion that does not verify: challenge, origin, RP id, signature or counter. */
+export class WebAuthnInvalid extends Schema.TaggedError<WebAuthnInvalid>()("WebAuthnInvalid", {
+  message: message("WebAuthn verification failed.")
+}) {
+  get code() {
+    return "WEBAUTHN_INVALID" as const
+  }
+}
+
+export class WebAuthnCredentialNotFound extends Schema.TaggedError<WebAuthnCredentialNotFound>()(
+  "WebAuthnCredentialNotFound",
+  { message: message("WebAuthn credential not found.") }
+) {
+  get code() {
+    return "WEBAUTHN_CREDENTIAL_NOT_FOUND" as const
+  }
+}
+
 // --- permission ----------------------------------------------------------------------------------
 
 export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
@@ -465,6 +547,15 @@ export const ProtocolErrors = [
   UsernameTaken,
   RegistrationClosed,
   AccountSuspended,
+  TwoFactorInvalidCode,
+  TwoFactorMaxAttempts,
+  TwoFactorAlreadyEnabled,
+  TwoFactorNotEnabled,
+  TwoFactorSetupExpired,
+  TwoFactorRecoveryExhausted,
+  WebAuthnNotConfigured,
+  WebAuthnInvalid,
+  WebAuthnCredentialNotFound,
   Forbidden,
   Banned,
   RoleHierarchy,

@@ -11,6 +11,7 @@ import { UserRepo } from "../actors/user/UserRepo.js"
 import { Accounts } from "./auth/Accounts.js"
 import { Passwords } from "./auth/Passwords.js"
 import { Sessions } from "./auth/Sessions.js"
+import { TwoFactor } from "./auth/TwoFactor.js"
 import { ClusterLive } from "./cluster/Cluster.js"
 import { VoxConfig } from "./config/VoxConfig.js"
 import { DatabaseLive } from "./db/Database.js"
@@ -53,7 +54,8 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
         MemberRepo.Default,
         UserRepo.Default,
         Events.Default,
-        Embeds.Default
+        Embeds.Default,
+        TwoFactor.Default
       )
     ),
     Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, ClusterLive)),

@@ -23,7 +23,10 @@ const OPEN = new Set([
   // direct messages live outside the community: any account; the Dm entity refuses non-participants
   // (403, test/e2e/dms.test.ts walks every DM endpoint)
   "openDm", "listDms", "getDm", "closeDm", "updateDm", "addDmRecipient", "removeDmRecipient", "markDmRead",
-  "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction"
+  "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction",
+  // two-factor and WebAuthn: the caller's own account, and the login steps that come before a session
+  "getTwoFactor", "beginTwoFactorSetup", "confirmTwoFactorSetup", "removeTwoFactor", "loginTwoFactor",
+  "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential"
 ])
 
 const key = (method: string, path: string) => `${method} ${path}`

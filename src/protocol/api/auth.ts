@@ -32,6 +32,29 @@ export const LoginResponse = Schema.Struct({
   roles: Schema.Array(RoleId)
 })
 
+/** The second factors an account can complete a password login with (reference API.md §5). */
+export const MfaMethod = Schema.Literal("totp", "webauthn", "recovery")
+export type MfaMethod = typeof MfaMethod.Type
+
+export const MFA_TICKET_PREFIX = "mfa_"
+
+/**
+ * A correct password for an account with two-factor authentication: no session yet. The ticket is
+ * short-lived, good for a few attempts at POST /auth/login/2fa, and nothing else (not a session token).
+ */
+export const MfaChallenge = Schema.Struct({
+  mfa_required: Schema.Literal(true),
+  mfa_ticket: Schema.String,
+  available_methods: Schema.Array(MfaMethod)
+})
+export type MfaChallenge = typeof MfaChallenge.Type
+
+/** What a password login answers: a session, or the demand for a second factor. */
+export const LoginResult = Schema.Union(LoginResponse, MfaChallenge)
+export type LoginResult = typeof LoginResult.Type
+
+export const isMfaChallenge = (result: LoginResult): result is MfaChallenge => "mfa_required" in result
+
 export const register = endpoint({
   name: "register",
   method: "POST",
@@ -48,7 +71,7 @@ export const login = endpoint({
   path: "/api/v1/auth/login",
   access: "public",
   body: LoginRequest,
-  success: LoginResponse
+  success: LoginResult
 })
 
 export const logout = endpoint({

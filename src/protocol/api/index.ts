@@ -1,6 +1,7 @@
 // Every REST endpoint of the protocol, for whoever needs the whole table: the router is checked
 // against it, and so is every endpoint's access.
 import type { Endpoint } from "../endpoint.js"
+import * as Admin from "./admin.js"
 import * as Audit from "./audit.js"
 import * as Auth from "./auth.js"
 import * as Dms from "./dms.js"
@@ -16,10 +17,12 @@ import * as Server from "./server.js"
 import * as Spaces from "./spaces.js"
 import * as Sync from "./sync.js"
 import * as Threads from "./threads.js"
+import * as TwoFactor from "./twoFactor.js"
 import * as Users from "./users.js"
+import * as WebAuthn from "./webauthn.js"
 
 const isEndpoint = (value: unknown): value is Endpoint =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
 
-export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Dms]
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Dms, TwoFactor, WebAuthn, Admin]
   .flatMap((module) => Object.values(module).filter(isEndpoint))

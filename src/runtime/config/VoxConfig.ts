@@ -35,6 +35,34 @@ const checkFileStorage = <
   return Either.right(files)
 }
 
+const isSecretKey = (text: string) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(text.trim()) && Buffer.from(text.trim(), "base64").length === 32
+
+/** The origin must be the RP id's host or one of its subdomains (WebAuthn's rule), and only an origin. */
+const checkWebAuthn = <W extends { rpId: Option.Option<string>; origin: Option.Option<string> }>(
+  webauthn: W
+): Either.Either<W, ConfigError.ConfigError> => {
+  if (Option.isNone(webauthn.rpId)) {
+    return Option.isSome(webauthn.origin)
+      ? Either.left(ConfigError.MissingData(["rpId"], "Expected auth.webauthn.rpId, as auth.webauthn.origin is set"))
+      : Either.right(webauthn)
+  }
+  const rpId = webauthn.rpId.value
+  if (!/^[a-z0-9.-]+$/i.test(rpId)) return Either.left(ConfigError.InvalidData(["rpId"], "Expected a domain name"))
+  if (Option.isNone(webauthn.origin)) return Either.right(webauthn)
+  let url: URL
+  try {
+    url = new URL(webauthn.origin.value)
+  } catch {
+    return Either.left(ConfigError.InvalidData(["origin"], "Expected an origin such as https://chat.example.com"))
+  }
+  const host = url.hostname.toLowerCase()
+  const domain = rpId.toLowerCase()
+  if (url.origin !== webauthn.origin.value.replace(/\/+$/, "") || (host !== domain && !host.endsWith("." + domain))) {
+    return Either.left(ConfigError.InvalidData(["origin"], `Expected an origin on ${rpId} or a subdomain of it`))
+  }
+  return Either.right(webauthn)
+}
+
 const positiveInt = (name: string) =>
   Config.integer(name).pipe(Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }))
 
@@ -87,7 +115,26 @@ const voxConfig = Config.all({
      * (`invite`), or nobody (`closed`). The first account of a fresh server (its owner) and
      * `vox admin create-user` are always allowed.
      */
-    registration: Config.literal(...REGISTRATION_MODES)("registration").pipe(Config.withDefault("open" as const))
+    registration: Config.literal(...REGISTRATION_MODES)("registration").pipe(Config.withDefault("open" as const)),
+    /**
+     * 32 bytes, base64: the key that seals TOTP secrets (AES-256-GCM) and keys the recovery-code hashes.
+     * Unset: the key in `<dataDir>/secret.key`, created (mode 0600) on first start. Every node of a
+     * cluster needs the same key.
+     */
+    secretKey: Config.option(
+      Config.string("secretKey").pipe(
+        Config.validate({ message: "Expected 32 bytes in base64", validation: isSecretKey }),
+        Config.map(Redacted.make)
+      )
+    ),
+    /** WebAuthn (security keys, passkeys); off until `rpId` is set. */
+    webauthn: Config.all({
+      /** The relying party id: the site's domain (`chat.example.com`), without scheme or port. */
+      rpId: Config.option(Config.string("rpId")),
+      rpName: Config.string("rpName").pipe(Config.withDefault("Vox")),
+      /** The web client's origin (`https://chat.example.com`); default `https://<rpId>`. */
+      origin: Config.option(Config.string("origin"))
+    }).pipe(Config.mapOrFail(checkWebAuthn), Config.nested("webauthn"))
   }).pipe(Config.nested("auth")),
   events: Config.all({
     /**
@@ -184,7 +231,12 @@ export type VoxConfigFile = DeepPartial<{
   dataDir: string
   database: { url: string; busyTimeout: string }
   server: { name: string; workerId: number }
-  auth: { sessionTtl: string; registration: RegistrationMode }
+  auth: {
+    sessionTtl: string
+    registration: RegistrationMode
+    secretKey: string
+    webauthn: { rpId: string; rpName: string; origin: string }
+  }
   events: { retention: string }
   gateway: { heartbeatInterval: string; maxBufferedBytes: number; maxFrameBytes: number }
   files: {

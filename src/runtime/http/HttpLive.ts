@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream"
 import { RouteNotFound } from "../../protocol/errors.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { errorResponse } from "./respond.js"
+import { adminRoutes } from "./routes/admin.js"
 import { auditRoutes } from "./routes/audit.js"
 import { authRoutes } from "./routes/auth.js"
 import { dmsRoutes } from "./routes/dms.js"
@@ -23,11 +24,16 @@ import { searchRoutes } from "./routes/search.js"
 import { serverRoutes } from "./routes/server.js"
 import { spacesRoutes } from "./routes/spaces.js"
 import { threadsRoutes } from "./routes/threads.js"
+import { twoFactorRoutes } from "./routes/twoFactor.js"
 import { userRoutes } from "./routes/users.js"
+import { webauthnRoutes } from "./routes/webauthn.js"
 
 export const router = HttpRouter.empty.pipe(
   opsRoutes,
   authRoutes,
+  twoFactorRoutes,
+  webauthnRoutes,
+  adminRoutes,
   userRoutes,
   serverRoutes,
   spacesRoutes,

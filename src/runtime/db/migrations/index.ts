@@ -7,6 +7,7 @@ import m0004 from "./0004_search.js"
 import m0005 from "./0005_files.js"
 import m0006 from "./0006_threads.js"
 import m0007 from "./0007_emoji.js"
+import m0008 from "./0008_two_factor.js"
 import m0010 from "./0010_gateway.js"
 import m0011 from "./0011_files_cleanup.js"
 import m0012 from "./0012_dms.js"
@@ -19,6 +20,7 @@ export const migrations = Migrator.fromRecord({
   "0005_files": m0005,
   "0006_threads": m0006,
   "0007_emoji": m0007,
+  "0008_two_factor": m0008,
   "0010_gateway": m0010,
   "0011_files_cleanup": m0011,
   "0012_dms": m0012
