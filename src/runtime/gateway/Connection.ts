@@ -138,7 +138,8 @@ export const serveConnection = (ws: WebSocket, request: IncomingMessage, options
         // Presence first, so the snapshot holds this user too and everyone else hears they came online.
         yield* presence.connected(caller.userId)
         yield* Effect.addFinalizer(() => presence.disconnected(caller.userId))
-        const online = yield* presence.online
+        // Presence is for members only (PRESENCE_UPDATE's audience): an account outside the community gets no snapshot.
+        const online = delivery.canSee(caller.userId, { _tag: "server" }) ? yield* presence.online : []
         const id = newSessionId()
         const stored: StoredSession = { id, userId: caller.userId, base: position, preamble: 1 + online.length }
         yield* store.save(stored)

@@ -48,11 +48,11 @@ const GatewayUpgrades = Layer.scoped(
       Effect.sync(() => new WebSocketServer({ noServer: true, maxPayload: config.gateway.maxFrameBytes, perMessageDeflate: false })),
       (wss) =>
         Effect.async<void>((resume) => {
-          for (const ws of wss.clients) ws.close(CloseCode.SERVER_RESTART, "Server restarting")
+          closeAll(wss)
           wss.close(() => resume(Effect.void))
         })
     )
-    return (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const divert = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(request.url ?? "/", "http://gateway.invalid")
       if (url.pathname !== GATEWAY_PATH) return false
       const query = readQuery(url)
@@ -71,8 +71,20 @@ const GatewayUpgrades = Layer.scoped(
       })
       return true
     }
+    return { divert, closeAll: Effect.sync(() => closeAll(wss)) }
   })
 )
+
+/** Tells every client the server is going away (4008); one that does not answer the close is cut. */
+const closeAll = (wss: WebSocketServer) => {
+  for (const ws of wss.clients) {
+    ws.close(CloseCode.SERVER_RESTART, "Server restarting")
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref()
+  }
+}
+
+/** How long a closing client has to answer the close frame before its socket is cut. */
+const CLOSE_GRACE_MS = 1_000
 
 /** The gateway and what it needs, providing the HTTP server's upgrade diversion. */
 export const GatewayLive = GatewayUpgrades.pipe(

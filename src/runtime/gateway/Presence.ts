@@ -117,7 +117,8 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
             expiryTimers.delete(userId)
             const current = chosen.get(userId)
             if (current === undefined || current.custom_status?.expiry !== expiry) return Effect.void
-            return change(userId, { ...current, custom_status: null })
+            // Compared with what others saw just before the expiry: seen from now, it is already gone.
+            return change(userId, { ...current, custom_status: null }, expiry * 1000 - 1)
           })),
           Effect.catchAllCause((cause) => Effect.logWarning("Clearing an expired custom status failed", cause)),
           Effect.forkDaemon
@@ -125,11 +126,11 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
         expiryTimers.set(userId, fiber)
       })
 
-    /** Records a new choice and tells others if what they see changed. */
-    const change = (userId: UserId, next: Chosen): Effect.Effect<void> =>
+    /** Records a new choice and tells others if what they see changed (since `shownAt`, by default now). */
+    const change = (userId: UserId, next: Chosen, shownAt?: number): Effect.Effect<void> =>
       Effect.gen(function* () {
         const now = Date.now()
-        const before = visible(userId, chosen.get(userId), now)
+        const before = visible(userId, chosen.get(userId), shownAt ?? now)
         chosen.set(userId, next)
         yield* store(userId, next, true)
         const after = visible(userId, next, now)

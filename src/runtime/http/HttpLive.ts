@@ -19,6 +19,7 @@ import { invitesRoutes } from "./routes/invites.js"
 import { membersRoutes } from "./routes/members.js"
 import { messagesRoutes } from "./routes/messages.js"
 import { opsRoutes } from "./routes/ops.js"
+import { presenceRoutes } from "./routes/presence.js"
 import { rolesRoutes } from "./routes/roles.js"
 import { searchRoutes } from "./routes/search.js"
 import { serverRoutes } from "./routes/server.js"
@@ -35,6 +36,7 @@ export const router = HttpRouter.empty.pipe(
   webauthnRoutes,
   adminRoutes,
   userRoutes,
+  presenceRoutes,
   serverRoutes,
   spacesRoutes,
   rolesRoutes,
@@ -58,14 +60,21 @@ export const HttpAppLive = Layer.unwrapEffect(
   )
 )
 
-/**
- * Takes over an upgrade request before the router sees it (the gateway's WebSocket), returning true
- * when it did. The router would answer on a socket that is no longer HTTP.
- */
-export type UpgradeDiversion = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean
+export interface UpgradeDiversion {
+  /**
+   * Takes over an upgrade request before the router sees it (the gateway's WebSocket), returning true
+   * when it did. The router would answer on a socket that is no longer HTTP.
+   */
+  readonly divert: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean
+  /**
+   * Ends the upgraded connections. An upgraded socket still counts as the server's connection, and
+   * closing the server waits for every connection: this runs first, or a stop would wait on clients.
+   */
+  readonly closeAll: Effect.Effect<void>
+}
 
 export class Upgrades extends Context.Tag("vox/http/Upgrades")<Upgrades, UpgradeDiversion>() {
-  static readonly none = Layer.succeed(Upgrades, () => false)
+  static readonly none = Layer.succeed(Upgrades, { divert: () => false, closeAll: Effect.void })
 }
 
 export const HttpServerLive = Layer.unwrapEffect(
@@ -75,10 +84,13 @@ export const HttpServerLive = Layer.unwrapEffect(
     const server = createServer()
     const emit = server.emit.bind(server)
     server.emit = ((event: string, ...args: Array<unknown>) => {
-      if (event === "upgrade" && divert(args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer)) return true
+      if (event === "upgrade" && divert.divert(args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer)) return true
       return emit(event, ...args)
     }) as typeof server.emit
-    return NodeHttpServer.layer(() => server, { host: config.http.host, port: config.http.port })
+    // Built after the server, so released before it: upgraded connections end before the server waits on them.
+    return Layer.scopedDiscard(Effect.addFinalizer(() => divert.closeAll)).pipe(
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { host: config.http.host, port: config.http.port }))
+    )
   })
 )
 
