@@ -203,6 +203,9 @@ export const connectGateway = (options: GatewayOptions): Effect.Effect<GatewayCl
         if (code === CloseCode.SESSION_EXPIRED) {
           resyncs++
           resume = false
+          // The server answered, so it is up: IDENTIFY at once rather than after the backoff an
+          // outage before it built up (up to BACKOFF_MAX_MS of live events the new session would miss).
+          backoff = BACKOFF_START_MS
         } else resume = sessionId !== ""
         if (healthy) backoff = BACKOFF_START_MS
         healthy = false

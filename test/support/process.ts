@@ -45,7 +45,12 @@ export interface RunningServer {
 export const startProcess = (
   command: string,
   args: ReadonlyArray<string>,
-  options: { env?: Record<string, string | undefined>; detached?: boolean } = {}
+  options: {
+    env?: Record<string, string | undefined>
+    detached?: boolean
+    /** How long it may take to listen (45 s unless given: a busy machine can take longer). */
+    startTimeoutMs?: number
+  } = {}
 ): Promise<RunningServer> =>
   new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: repoRoot, env: cleanEnv(options.env), detached: options.detached ?? false })
@@ -54,7 +59,7 @@ export const startProcess = (
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
       reject(new Error(`server did not start in time:\n${output}`))
-    }, 45_000)
+    }, options.startTimeoutMs ?? 45_000)
     const onData = (d: Buffer) => {
       output += d.toString()
       const match = /listening on (http:\/\/\S+)/.exec(output)
