@@ -1,13 +1,15 @@
 // Messages in feeds end to end over HTTP (issue 4): the Feed entity's single order under concurrent
 // posters, idempotent sends, the rules of announcement and forum feeds, bodies, replies, mentions,
-// edits and deletes by authors and moderators, bulk delete, reactions, pins, history paging, and
-// snowflake ids beyond 2^53 exact on the wire, on SQLite and (when configured) PostgreSQL.
+// edits and deletes by authors and moderators, bulk delete, reactions, pins, history paging,
+// snowflake ids beyond 2^53 exact on the wire, sends committed together yet failing alone, and
+// slowmode, on SQLite and (when configured) PostgreSQL.
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Messages from "../../src/protocol/api/messages.js"
 import * as Roles from "../../src/protocol/api/roles.js"
 import * as ServerApi from "../../src/protocol/api/server.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
+import * as Threads from "../../src/protocol/api/threads.js"
 import { type Endpoint, fillPath } from "../../src/protocol/endpoint.js"
 import type { FeedId, RoleId, UserId } from "../../src/protocol/ids.js"
 import { parseJson, stringifyJson } from "../../src/protocol/json.js"
@@ -549,6 +551,107 @@ for (const backend of backends) {
             body: { body: "x" }
           }))).toEqual({ code: "SPACE_NOT_FOUND" })
         }))
+
+      it.effect("sends arriving together are committed together, yet each fails alone and a nonce stays one message", () =>
+        Effect.gen(function* () {
+          const feed = yield* newFeed()
+          const posters = yield* Effect.all(Array.from({ length: 4 }, () => member("batch")), { concurrency: 4 })
+          const [alice] = posters
+          const good = (i: number) => Effect.either(send(posters[i % 4]!, feed.feed_id, { body: `good ${i}` }))
+          const bad: Array<[string, Messages.SendMessage]> = [
+            ["EMPTY_MESSAGE", { body: "   " }],
+            ["MESSAGE_NOT_FOUND", { body: "re", reply_to: 123n as Snowflake }],
+            ["USER_NOT_FOUND", { body: "hi", mentions: [{ user_id: 3_999_999 as UserId }] }],
+            ["FORBIDDEN", { body: "all", mentions: [{ everyone: true }] }]
+          ]
+          // Everything at once: the good, the bad, and one nonce sent six times.
+          const results = yield* Effect.all([
+            ...Array.from({ length: 40 }, (_, i) => good(i)),
+            ...bad.map(([, body]) => Effect.either(send(alice!, feed.feed_id, body))),
+            ...Array.from({ length: 6 }, () => Effect.either(send(alice!, feed.feed_id, { body: "once", nonce: "batched" })))
+          ], { concurrency: "unbounded" })
+          const goods = results.slice(0, 40)
+          expect(goods.every((r) => r._tag === "Right")).toBe(true)
+          expect(results.slice(40, 44).map((r) => r._tag === "Left" ? (r.left as { code?: string }).code : "sent"))
+            .toEqual(bad.map(([code]) => code))
+          const nonced = results.slice(44).map((r) => (r._tag === "Right" ? r.right : undefined))
+          expect(new Set(nonced.map((r) => r?.msg_id)).size).toBe(1)
+          expect(nonced[0]).toBeDefined()
+
+          // 41 messages, each committed with its one event, in id order.
+          expect(yield* countMessages(feed.feed_id)).toBe(41)
+          const committed = (yield* eventsOf("MESSAGE_CREATE", feed.feed_id)).map((e) => BigInt(e.payload.msg_id))
+          expect(committed).toHaveLength(41)
+          expect(ascending(committed)).toBe(true)
+          const acked = [...goods.map((r) => (r._tag === "Right" ? r.right.msg_id : 0n)), nonced[0]!.msg_id]
+          expect([...committed].sort(byId)).toEqual(acked.sort(byId))
+        }))
+
+      it.effect("slowmode: one message per member per slowmode_seconds in the feed and its threads; moderators exempt", () =>
+        Effect.gen(function* () {
+          const boss = yield* owner
+          const feed = yield* boss.client.call(Spaces.createFeed, { body: { name: uniqueName("slow"), type: "text", slowmode_seconds: 60 } })
+          const calm = yield* newFeed()
+          const alice = yield* member("slow")
+          const bob = yield* member("slow")
+          const mod = yield* moderator
+          const spaces = yield* member("spaces")
+          const role = yield* boss.client.call(Roles.createRole, { body: { name: uniqueName("feed-admins"), permissions: Permission.MANAGE_SPACES } })
+          yield* boss.client.call(Roles.assignRole, { params: { user_id: spaces.user_id, role_id: role.role_id } })
+
+          const first = yield* send(alice, feed.feed_id, { body: "first", nonce: "slow-1" })
+          // Refused with 429 RATE_LIMITED and how long to wait; the wait is the rest of the minute.
+          const path = pathOf(Messages.sendMessage, { feed_id: feed.feed_id })
+          const refused = yield* raw(alice.token, "POST", path, stringifyJson({ body: "second" }))
+          expect(refused.status).toBe(429)
+          expect(refused.body.error.code).toBe("RATE_LIMITED")
+          expect(refused.body.error.retry_after_ms).toBeGreaterThan(50_000)
+          expect(refused.body.error.retry_after_ms).toBeLessThanOrEqual(60_000)
+          // A retry of the message that went through is answered, not held back.
+          expect(yield* send(alice, feed.feed_id, { body: "first", nonce: "slow-1" })).toEqual(first)
+          // The feed's threads count: the thread is made from bob's message, alice still waits.
+          const parent = yield* send(bob, feed.feed_id, { body: "thread me" })
+          const thread = yield* bob.client.call(Threads.createThread, {
+            params: { feed_id: feed.feed_id },
+            body: { parent_msg_id: parent.msg_id, name: "slow thread" }
+          })
+          const inThread = (who: Acting, body: string) =>
+            who.client.call(Threads.sendThreadMessage, { params: { feed_id: feed.feed_id, thread_id: thread.thread_id }, body: { body } })
+          expect(yield* failure(inThread(alice, "sneaky"))).toEqual({ code: "RATE_LIMITED" })
+          expect(yield* failure(inThread(bob, "again"))).toEqual({ code: "RATE_LIMITED" })
+          // Other feeds are their own.
+          yield* send(alice, calm.feed_id, { body: "elsewhere" })
+          yield* send(alice, calm.feed_id, { body: "elsewhere again" })
+          // MANAGE_MESSAGES and MANAGE_SPACES holders, and the owner, are not held back.
+          for (const who of [mod, spaces, boss]) {
+            yield* send(who, feed.feed_id, { body: "one" })
+            yield* send(who, feed.feed_id, { body: "two" })
+          }
+          yield* inThread(mod, "and in the thread")
+
+          // Sends racing each other: exactly one gets through.
+          const carol = yield* member("slow")
+          const raced = yield* Effect.all(
+            Array.from({ length: 8 }, (_, i) => Effect.either(send(carol, feed.feed_id, { body: `race ${i}` }))),
+            { concurrency: "unbounded" }
+          )
+          expect(raced.filter((r) => r._tag === "Right")).toHaveLength(1)
+          expect(raced.filter((r) => r._tag === "Left").map((r) => (r as any).left.code)).toEqual(Array(7).fill("RATE_LIMITED"))
+
+          // Slowmode turned on counts what was sent before it; turned off, nobody waits.
+          yield* send(carol, calm.feed_id, { body: "before" })
+          yield* boss.client.call(Spaces.updateFeed, { params: { feed_id: calm.feed_id }, body: { slowmode_seconds: 30 } })
+          expect(yield* failure(send(carol, calm.feed_id, { body: "after" }))).toEqual({ code: "RATE_LIMITED" })
+          yield* boss.client.call(Spaces.updateFeed, { params: { feed_id: feed.feed_id }, body: { slowmode_seconds: 0 } })
+          yield* send(alice, feed.feed_id, { body: "free again" })
+          yield* send(alice, feed.feed_id, { body: "and again" })
+
+          // Once the slowmode has passed, the member may send again.
+          yield* boss.client.call(Spaces.updateFeed, { params: { feed_id: calm.feed_id }, body: { slowmode_seconds: 3 } })
+          yield* Effect.sleep("3100 millis")
+          yield* send(carol, calm.feed_id, { body: "patient" })
+          expect(yield* failure(send(carol, calm.feed_id, { body: "impatient" }))).toEqual({ code: "RATE_LIMITED" })
+        }), 120_000)
     })
 
     // A fresh server whose limits the tests lower.

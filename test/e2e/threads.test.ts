@@ -1,7 +1,8 @@
 // Threads of feeds end to end over HTTP (issue 4): threads from a message and forum posts, thread
 // messages (history, increasing ids, idempotent nonces), locking (acceptance 6, second half),
 // archiving, renaming, deleting with their messages, subscriptions, events, refusals and unknown ids,
-// on SQLite and (when configured) PostgreSQL.
+// listing active and archived threads, moderators' changes in the audit log, on SQLite and (when
+// configured) PostgreSQL.
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Messages from "../../src/protocol/api/messages.js"
@@ -13,7 +14,7 @@ import { parseJson } from "../../src/protocol/json.js"
 import { Permission, type PermissionSet } from "../../src/protocol/permissions.js"
 import type { Snowflake } from "../../src/protocol/snowflake.js"
 import { backends } from "../support/backends.js"
-import { eventsOfType, withSuiteDatabase } from "../support/db.js"
+import { auditEntries, eventsOfType, withSuiteDatabase } from "../support/db.js"
 import { failure } from "../support/expect.js"
 import { newUser, owner, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
@@ -285,6 +286,87 @@ for (const backend of backends) {
             }).then(async (r) => ({ status: r.status, code: json(await r.text()).error.code }))
           )
           expect(blank).toEqual({ status: 400, code: "INVALID_BODY" })
+        }))
+
+      it.effect("listing a feed's threads: active or archived, newest first, paged; only for who sees the feed", () =>
+        Effect.gen(function* () {
+          const boss = yield* owner
+          const feed = yield* newFeed()
+          const alice = yield* member("lister")
+          const mod = yield* threadModerator
+          const made: Array<Threads.Thread> = []
+          for (let i = 0; i < 5; i++) {
+            made.push(yield* create(alice, feed.feed_id, { parent_msg_id: (yield* post(alice, feed.feed_id, `p${i}`)).msg_id, name: `T${i}` }))
+          }
+          // A thread of another feed is never listed here.
+          const other = yield* newFeed()
+          yield* create(alice, other.feed_id, { parent_msg_id: (yield* post(alice, other.feed_id, "x")).msg_id, name: "Elsewhere" })
+          yield* update(mod, feed.feed_id, made[1]!.thread_id, { archived: true })
+          yield* update(mod, feed.feed_id, made[3]!.thread_id, { archived: true, locked: true })
+
+          const list = (who: Acting, query: Threads.ThreadListQuery = {}) =>
+            who.client.call(Threads.listThreads, { params: { feed_id: feed.feed_id }, query })
+          const active = yield* list(alice)
+          expect(active.items.map((t) => t.name)).toEqual(["T4", "T2", "T0"])
+          expect(active.cursor).toBeNull()
+          expect(active.items[0]).toEqual(made[4])
+          expect(yield* list(alice, { archived: false })).toEqual(active)
+          const archived = yield* list(alice, { archived: true })
+          expect(archived.items.map((t) => [t.name, t.archived, t.locked])).toEqual([["T3", true, true], ["T1", true, false]])
+
+          // Pages of two: the cursor leads on until the last page.
+          const first = yield* list(alice, { limit: 2 })
+          expect(first.items.map((t) => t.name)).toEqual(["T4", "T2"])
+          const second = yield* list(alice, { limit: 2, after: first.cursor! })
+          expect(second.items.map((t) => t.name)).toEqual(["T0"])
+          expect(second.cursor).toBeNull()
+          // A message in an archived thread brings it back to the active list.
+          yield* say(alice, feed.feed_id, made[1]!.thread_id, { body: "back" })
+          expect((yield* list(alice)).items.map((t) => t.name)).toEqual(["T4", "T2", "T1", "T0"])
+
+          expect(yield* failure(list(alice, { after: "not a cursor" }))).toEqual({ code: "INVALID_BODY" })
+          expect(yield* failure(boss.client.call(Threads.listThreads, { params: { feed_id: 4_000_000 as FeedId }, query: {} })))
+            .toEqual({ code: "SPACE_NOT_FOUND" })
+          // Who cannot see the feed cannot list its threads.
+          yield* boss.client.call(Spaces.setFeedOverride, {
+            params: { feed_id: feed.feed_id, target_type: "role", target_id: EVERYONE },
+            body: { allow: 0n as PermissionSet, deny: Permission.VIEW_SPACE as PermissionSet }
+          })
+          expect(yield* failure(list(alice))).toEqual({ code: "FORBIDDEN", missing: "VIEW_SPACE" })
+        }))
+
+      it.effect("moderators' lock, archive, unarchive, rename and delete are audited with what changed", () =>
+        Effect.gen(function* () {
+          yield* owner
+          const feed = yield* newFeed()
+          const alice = yield* member("audited")
+          const mod = yield* threadModerator
+          const thread = yield* create(alice, feed.feed_id, { parent_msg_id: (yield* post(alice, feed.feed_id, "p")).msg_id, name: "Mine" })
+          const audited = () =>
+            db(auditEntries((sql) => sql`event_type IN ('thread.update', 'thread.delete') AND target_id = ${thread.thread_id}`))
+          // The creator renaming their own thread is not a moderation.
+          yield* update(alice, feed.feed_id, thread.thread_id, { name: "Still mine" })
+          expect(yield* audited()).toEqual([])
+
+          yield* update(mod, feed.feed_id, thread.thread_id, { locked: true })
+          yield* update(mod, feed.feed_id, thread.thread_id, { archived: true, name: "Closed" })
+          // Nothing changes: nothing is audited.
+          yield* update(mod, feed.feed_id, thread.thread_id, { archived: true })
+          yield* update(mod, feed.feed_id, thread.thread_id, { archived: false, locked: false })
+          yield* mod.client.call(Threads.deleteThread, { params: { feed_id: feed.feed_id, thread_id: thread.thread_id } })
+
+          const base = { actor_id: mod.user_id, target_id: thread.thread_id }
+          const ids = { feed_id: feed.feed_id, thread_id: thread.thread_id }
+          expect(yield* audited()).toEqual([
+            { ...base, event_type: "thread.update", metadata: { ...ids, name: "Still mine", changes: { locked: true } } },
+            {
+              ...base,
+              event_type: "thread.update",
+              metadata: { ...ids, name: "Closed", previous_name: "Still mine", changes: { name: "Closed", archived: true } }
+            },
+            { ...base, event_type: "thread.update", metadata: { ...ids, name: "Closed", changes: { archived: false, locked: false } } },
+            { ...base, event_type: "thread.delete", metadata: { ...ids, name: "Closed" } }
+          ])
         }))
     })
   })

@@ -1,8 +1,9 @@
 // The Feed entity (one per feed id, entity id = String(feed_id)): the single writer of its feed's
-// messages, reactions and pins. Its writes run one at a time, so the messages of a feed have one total
-// order and their snowflake ids increase strictly in commit order. Permissions are checked by the
-// route before a call arrives; the caller's permissions in the feed travel in the payload for the
-// checks that depend on the message (announcements, @everyone, embeds, deleting others' messages).
+// messages, reactions, pins and threads. Its writes run one at a time (sends waiting together are
+// committed as one write: see FeedLive.ts), so the messages of a feed have one total order and their
+// snowflake ids increase strictly in commit order. Permissions are checked by the route before a
+// call arrives; the caller's permissions in the feed travel in the payload for the checks that
+// depend on them (announcements, @everyone, embeds, slowmode, deleting others' messages).
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
@@ -15,7 +16,7 @@ import {
   SendMessage,
   SentMessage
 } from "../../protocol/api/messages.js"
-import { CreateThread, Thread, ThreadId, UpdateThread } from "../../protocol/api/threads.js"
+import { CreateThread, Thread, ThreadId, ThreadListQuery, ThreadPage, UpdateThread } from "../../protocol/api/threads.js"
 import {
   EmptyMessage,
   FileNotFound,
@@ -25,6 +26,7 @@ import {
   MessageNotFound,
   MessageTooLarge,
   PinLimitReached,
+  RateLimited,
   RoleNotFound,
   SpaceNotFound,
   SpaceTypeMismatch,
@@ -59,7 +61,8 @@ export const Feed = Entity.make("Feed", [
       Forbidden,
       InvalidBody,
       ThreadNotFound,
-      FileNotFound
+      FileNotFound,
+      RateLimited
     )
   }),
   /** Newest first; with only `after`, oldest first from just after it. */
@@ -97,6 +100,8 @@ export const Feed = Entity.make("Feed", [
     success: Thread,
     error: Schema.Union(ThreadNotFound, Forbidden)
   }),
+  /** The feed's active or archived threads, newest first. */
+  Rpc.make("Threads", { payload: { query: ThreadListQuery }, success: ThreadPage, error: InvalidBody }),
   Rpc.make("DeleteThread", { payload: { actor: UserId, thread_id: ThreadId }, error: ThreadNotFound }),
   Rpc.make("Subscribe", { payload: { actor: UserId, thread_id: ThreadId }, error: ThreadNotFound }),
   Rpc.make("Unsubscribe", { payload: { actor: UserId, thread_id: ThreadId }, error: ThreadNotFound })

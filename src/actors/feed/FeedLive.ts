@@ -1,59 +1,64 @@
-// Behaviour of the Feed entity. Writes run one at a time in the entity's mailbox, each in one
+// Behaviour of the Feed entity. Its writes run one at a time (the write lock), each in one
 // transaction with the events it emits (published after the commit); reads are forked beside them.
+// Sends are committed in groups (GroupCommit.ts, SendBatch.ts): those that arrive while a write runs
+// wait and then go together in one transaction.
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
-import { Effect, Layer, Option } from "effect"
-import type { SendMessage } from "../../protocol/api/messages.js"
+import { Effect, Either, Layer, Option, Schema } from "effect"
 import type { CreateThread, ThreadId, UpdateThread } from "../../protocol/api/threads.js"
 import {
-  EmptyMessage,
-  FileNotFound,
   Forbidden,
   InvalidBody,
   LimitReached,
   MessageNotFound,
-  MessageTooLarge,
   PinLimitReached,
-  RoleNotFound,
   SpaceNotFound,
-  SpaceTypeMismatch,
-  ThreadNotFound,
-  UserNotFound
+  ThreadNotFound
 } from "../../protocol/errors.js"
 import * as Ev from "../../protocol/events.js"
 import type { Audience } from "../../protocol/events.js"
 import { FeedId, type UserId } from "../../protocol/ids.js"
-import { has, Permission, type PermissionName } from "../../protocol/permissions.js"
+import { decodeCursor, encodeCursor } from "../../protocol/pagination.js"
+import { has, Permission } from "../../protocol/permissions.js"
 import type { Snowflake } from "../../protocol/snowflake.js"
 import { dieOnStorageError } from "../../runtime/db/storageErrors.js"
-import { Events } from "../../runtime/events/Events.js"
-import { Snowflakes } from "../../runtime/ids/Snowflakes.js"
+import { type Emit, Events } from "../../runtime/events/Events.js"
 import { readLimits } from "../community/limits/limits.js"
 import { Feed, MAX_PINS_PER_FEED } from "./Feed.js"
-import { FeedRepo, type MessageRow, seconds, toChatMessage, toThread, type Where } from "./FeedRepo.js"
+import { FeedRepo, seconds, toThread } from "./FeedRepo.js"
+import { makeGroupCommit } from "./GroupCommit.js"
+import { checkBody, missing } from "./rules.js"
+import { makeSendBatch, type SendItem } from "./SendBatch.js"
 
 const DEFAULT_HISTORY_LIMIT = 50
+const DEFAULT_THREAD_LIMIT = 50
 
-const missing = (permission: PermissionName, what: string) =>
-  new Forbidden({ message: `You need the ${permission} permission in this feed ${what}.`, missing_permission: permission })
+/** Where a page of threads ends: the last thread's id. */
+const ThreadCursor = Schema.Struct({ id: Schema.Number.pipe(Schema.int(), Schema.positive()) })
 
-/** Bodies are limited in characters (Unicode code points), not UTF-16 units or bytes. */
-const characters = (body: string) => {
-  let n = 0
-  for (const _ of body) n++
-  return n
-}
+/** Most sends one commit takes: bounds a transaction's length and the wait of the sends behind it. */
+const MAX_SENDS_PER_COMMIT = 256
 
 export const FeedLive = Feed.toLayer(
   Effect.gen(function* () {
     const address = yield* Entity.CurrentAddress
     const repo = yield* FeedRepo
     const events = yield* Events
-    const snowflakes = yield* Snowflakes
     const feedId = FeedId.make(Number(address.entityId))
 
     /** Who hears about this feed's messages: those who may see the feed. */
     const audience: Audience = { _tag: "space", space_type: "feed", space_id: feedId, permission: Permission.VIEW_SPACE }
+
+    // One write of this feed at a time, a batch of sends counting as one: the feed's messages have
+    // one order, and on PostgreSQL no two of its transactions interleave their checks and changes.
+    const lock = yield* Effect.makeSemaphore(1)
+    const exclusive = lock.withPermits(1)
+    const sends = yield* makeSendBatch(feedId, audience)
+    const send = yield* makeGroupCommit({
+      maxBatch: MAX_SENDS_PER_COMMIT,
+      // A storage failure fails every send of the batch: its transaction rolled back.
+      commit: (items: ReadonlyArray<SendItem>) => exclusive(sends.commit(items)).pipe(Effect.orDie)
+    })
 
     /** A message of this feed, top-level or in one of its threads. */
     const message = (id: Snowflake) =>
@@ -68,128 +73,11 @@ export const FeedLive = Feed.toLayer(
         onSome: Effect.succeed
       }))
 
-    /** A body within the server's limit, and a message that is not empty. */
-    const checkBody = (body: string, hasContent: boolean) =>
-      Effect.gen(function* () {
-        if (body.trim().length === 0 && !hasContent) return yield* new EmptyMessage()
-        const limits = yield* readLimits
-        if (characters(body) > limits.max_message_length) {
-          return yield* new MessageTooLarge({
-            message: `The message body is longer than ${limits.max_message_length} characters.`
-          })
-        }
-      })
-
-    /** Mentioned users and roles exist; @everyone and unmentionable roles take MENTION_EVERYONE. */
-    const checkMentions = (mentions: SendMessage["mentions"], permissions: bigint) =>
-      Effect.gen(function* () {
-        const list = mentions ?? []
-        const userIds = [...new Set(list.flatMap((m) => ("user_id" in m ? [m.user_id] : [])))]
-        const roleIds = [...new Set(list.flatMap((m) => ("role_id" in m ? [m.role_id] : [])))]
-        const mayMentionAll = has(permissions, Permission.MENTION_EVERYONE)
-        if (list.some((m) => "everyone" in m) && !mayMentionAll) {
-          return yield* missing("MENTION_EVERYONE", "to mention @everyone")
-        }
-        const users = yield* repo.existingUsers(userIds)
-        if (userIds.some((id) => !users.has(id))) return yield* new UserNotFound({ message: "A mentioned user does not exist." })
-        const roles = yield* repo.rolesById(roleIds)
-        for (const id of roleIds) {
-          const role = roles.get(id)
-          if (role === undefined) return yield* new RoleNotFound({ message: "A mentioned role does not exist." })
-          if ((role.is_everyone || !role.mentionable) && !mayMentionAll) {
-            return yield* missing("MENTION_EVERYONE", role.is_everyone ? "to mention @everyone" : "to mention a role that is not mentionable")
-          }
-        }
-      })
-
-    /** A retried send: the original message's answer, if it is in this feed (and the same thread). */
-    const original = (
-      prior: { readonly id: Snowflake; readonly feed_id: number; readonly thread_id: number | null; readonly created_at: number },
-      where: Where
-    ) =>
-      prior.feed_id === feedId && prior.thread_id === where
-        ? Effect.succeed({ msg_id: prior.id, timestamp: seconds(prior.created_at) })
-        : Effect.fail(new InvalidBody({
-          message: "This nonce was already used for a message in another feed or thread.",
-          location: "body"
-        }))
-
-    const send = (actor: UserId, permissions: bigint, input: SendMessage, where: Where) =>
-      events.transact((emit) =>
-        Effect.gen(function* () {
-          // A retry is answered before anything else: the first attempt already passed every check.
-          if (input.nonce !== undefined) {
-            const prior = yield* repo.findByNonce(actor, input.nonce)
-            if (Option.isSome(prior)) return yield* original(prior.value, where)
-          }
-          const type = yield* repo.feedType(feedId)
-          if (Option.isNone(type)) return yield* new SpaceNotFound()
-          const inThread = where === null ? null : yield* thread(where)
-          if (inThread === null && type.value === "forum") {
-            return yield* new SpaceTypeMismatch({
-              message: "Posts in a forum feed are threads: create one with POST /feeds/{feed_id}/threads and send to it."
-            })
-          }
-          if (inThread === null && type.value === "announcement" && !has(permissions, Permission.MANAGE_MESSAGES)) {
-            return yield* missing("MANAGE_MESSAGES", "to post in an announcement feed")
-          }
-          if (inThread !== null && inThread.locked && !has(permissions, Permission.MANAGE_THREADS)) {
-            return yield* missing("MANAGE_THREADS", "to post in a locked thread")
-          }
-          const embeds = input.embeds ?? []
-          const attachments = input.attachments ?? []
-          yield* checkBody(input.body, embeds.length > 0 || attachments.length > 0)
-          if (embeds.length > 0 && !has(permissions, Permission.SEND_EMBEDS)) return yield* missing("SEND_EMBEDS", "to send embeds")
-          if (attachments.length > 0 && !has(permissions, Permission.ATTACH_FILES)) {
-            return yield* missing("ATTACH_FILES", "to attach files")
-          }
-          // An attachment is a file uploaded to this very feed: its download is checked against this
-          // feed's permissions, so a file of another feed cannot be shown here.
-          const uploaded = yield* repo.filesOf(feedId, attachments)
-          if (attachments.some((id) => !uploaded.has(id))) {
-            return yield* new FileNotFound({ message: "An attached file was not uploaded to this feed." })
-          }
-          yield* checkMentions(input.mentions, permissions)
-          if (input.reply_to !== undefined && Option.isNone(yield* repo.find(feedId, input.reply_to, where))) {
-            return yield* new MessageNotFound({
-              message: where === null ? "The message replied to is not in this feed." : "The message replied to is not in this thread."
-            })
-          }
-          const row: MessageRow = {
-            id: yield* snowflakes.next,
-            feed_id: feedId,
-            thread_id: where,
-            author_id: actor,
-            body: input.body,
-            reply_to: input.reply_to ?? null,
-            mentions: input.mentions ?? [],
-            embeds,
-            attachments,
-            components: input.components ?? [],
-            created_at: Date.now(),
-            edited_at: null
-          }
-          yield* repo.insert({ ...row, thread_id: where, nonce: input.nonce ?? null })
-          yield* emit(Ev.MessageCreate, toChatMessage(row), audience)
-          // A new message brings an archived thread back (as Discord does), rather than being refused.
-          if (inThread !== null && inThread.archived) {
-            yield* repo.updateThread(inThread.id, { ...inThread, archived: false })
-            yield* emit(Ev.ThreadUpdate, toThread({ ...inThread, archived: false }), audience)
-          }
-          return { msg_id: row.id, timestamp: seconds(row.created_at) }
-        })
-      ).pipe(
-        // The same author's same nonce raced in from another feed's entity: the unique index
-        // refused the second row; answer it like any retry.
-        Effect.catchTag("SqlError", (error) =>
-          Effect.gen(function* () {
-            const prior = input.nonce === undefined ? Option.none() : yield* repo.findByNonce(actor, input.nonce)
-            return Option.isSome(prior) ? yield* original(prior.value, where) : yield* error
-          }))
-      )
+    /** A write of this feed: alone, in one transaction with its events. */
+    const write = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) => exclusive(events.transact(body))
 
     const createThread = (actor: UserId, input: CreateThread) =>
-      events.transact((emit) =>
+      write((emit) =>
         Effect.gen(function* () {
           const type = yield* repo.feedType(feedId)
           if (Option.isNone(type)) return yield* new SpaceNotFound()
@@ -220,7 +108,7 @@ export const FeedLive = Feed.toLayer(
       )
 
     const updateThread = (actor: UserId, permissions: bigint, id: ThreadId, patch: UpdateThread) =>
-      events.transact((emit) =>
+      write((emit) =>
         Effect.gen(function* () {
           const row = yield* thread(id)
           const moderator = has(permissions, Permission.MANAGE_THREADS)
@@ -236,17 +124,43 @@ export const FeedLive = Feed.toLayer(
             archived: patch.archived ?? row.archived,
             locked: patch.locked ?? row.locked
           }
-          if (next.name === row.name && next.archived === row.archived && next.locked === row.locked) return toThread(row)
+          const changes = {
+            ...(next.name === row.name ? {} : { name: next.name }),
+            ...(next.archived === row.archived ? {} : { archived: next.archived }),
+            ...(next.locked === row.locked ? {} : { locked: next.locked })
+          }
+          if (Object.keys(changes).length === 0) return toThread(row)
           yield* repo.updateThread(row.id, next)
           const updated = toThread(next)
           yield* emit(Ev.ThreadUpdate, updated, audience)
+          // What took MANAGE_THREADS is audited: archiving, locking, renaming someone else's thread.
+          if (changes.archived !== undefined || changes.locked !== undefined || row.creator_id !== actor) {
+            yield* repo.audit({
+              event_type: "thread.update",
+              actor_id: actor,
+              target_id: row.id,
+              metadata: {
+                feed_id: feedId,
+                thread_id: row.id,
+                name: next.name,
+                changes,
+                ...(changes.name === undefined ? {} : { previous_name: row.name })
+              }
+            })
+          }
           return updated
         })
       )
 
     return Feed.of({
+      // Forked: sends wait in the group commit's queue, not in the mailbox, so they can be batched.
       Send: ({ payload }) =>
-        send(payload.actor, payload.permissions, payload.message, payload.thread_id ?? null).pipe(dieOnStorageError),
+        Rpc.fork(send({
+          actor: payload.actor,
+          permissions: payload.permissions,
+          where: payload.thread_id ?? null,
+          message: payload.message
+        })),
 
       History: ({ payload }) =>
         Rpc.fork(
@@ -266,11 +180,11 @@ export const FeedLive = Feed.toLayer(
         ),
 
       Edit: ({ payload }) =>
-        events.transact((emit) =>
+        write((emit) =>
           Effect.gen(function* () {
             const row = yield* message(payload.msg_id)
             if (row.author_id !== payload.actor) return yield* new Forbidden({ message: "Only the author can edit a message." })
-            yield* checkBody(payload.body, row.embeds.length > 0 || row.attachments.length > 0)
+            yield* checkBody(payload.body, row.embeds.length > 0 || row.attachments.length > 0, (yield* readLimits).max_message_length)
             const now = Date.now()
             yield* repo.editBody(row.id, payload.body, now)
             const edit_timestamp = seconds(now)
@@ -280,7 +194,7 @@ export const FeedLive = Feed.toLayer(
         ).pipe(dieOnStorageError),
 
       Delete: ({ payload }) =>
-        events.transact((emit) =>
+        write((emit) =>
           Effect.gen(function* () {
             const row = yield* message(payload.msg_id)
             const own = row.author_id === payload.actor
@@ -301,7 +215,7 @@ export const FeedLive = Feed.toLayer(
         ).pipe(dieOnStorageError),
 
       BulkDelete: ({ payload }) =>
-        events.transact((emit) =>
+        write((emit) =>
           Effect.gen(function* () {
             const ids = yield* repo.existing(feedId, [...new Set(payload.msg_ids)])
             if (ids.length === 0) return
@@ -317,7 +231,7 @@ export const FeedLive = Feed.toLayer(
         ).pipe(dieOnStorageError),
 
       AddReaction: ({ payload }) =>
-        events.transact((emit) =>
+        write((emit) =>
           Effect.gen(function* () {
             const row = yield* message(payload.msg_id)
             if (yield* repo.hasReaction(row.id, payload.emoji, payload.actor)) return
@@ -336,7 +250,7 @@ export const FeedLive = Feed.toLayer(
         ).pipe(dieOnStorageError),
 
       RemoveReaction: ({ payload }) =>
-        events.transact((emit) =>
+        write((emit) =>
           Effect.gen(function* () {
             const row = yield* message(payload.msg_id)
             if (!(yield* repo.hasReaction(row.id, payload.emoji, payload.actor))) return
@@ -346,7 +260,7 @@ export const FeedLive = Feed.toLayer(
         ).pipe(dieOnStorageError),
 
       Pin: ({ payload }) =>
-        events.transact((emit) =>
+        write((emit) =>
           Effect.gen(function* () {
             const row = yield* message(payload.msg_id)
             if (yield* repo.isPinned(row.id)) return
@@ -359,7 +273,7 @@ export const FeedLive = Feed.toLayer(
         ).pipe(dieOnStorageError),
 
       Unpin: ({ payload }) =>
-        events.transact((emit) =>
+        write((emit) =>
           Effect.gen(function* () {
             const row = yield* message(payload.msg_id)
             if (!(yield* repo.isPinned(row.id))) return
@@ -375,8 +289,24 @@ export const FeedLive = Feed.toLayer(
       UpdateThread: ({ payload }) =>
         updateThread(payload.actor, payload.permissions, payload.thread_id, payload.patch).pipe(dieOnStorageError),
 
+      Threads: ({ payload }) =>
+        Rpc.fork(
+          Effect.gen(function* () {
+            const { archived, after, limit } = payload.query
+            const cursor = after === undefined ? Either.right(undefined) : decodeCursor(ThreadCursor, after)
+            if (Either.isLeft(cursor)) return yield* new InvalidBody({ location: "query", message: "Invalid cursor" })
+            const pageSize = limit ?? DEFAULT_THREAD_LIMIT
+            const rows = yield* repo.threadsPage(feedId, { archived: archived ?? false, before: cursor.right?.id, limit: pageSize })
+            const last = rows[rows.length - 1]
+            return {
+              items: rows.map(toThread),
+              cursor: rows.length < pageSize || last === undefined ? null : encodeCursor({ id: last.id })
+            }
+          }).pipe(dieOnStorageError)
+        ),
+
       DeleteThread: ({ payload }) =>
-        events.transact((emit) =>
+        write((emit) =>
           Effect.gen(function* () {
             const row = yield* thread(payload.thread_id)
             yield* repo.removeThread(row.id)
@@ -391,7 +321,7 @@ export const FeedLive = Feed.toLayer(
         ).pipe(dieOnStorageError),
 
       Subscribe: ({ payload }) =>
-        events.transact(() =>
+        write(() =>
           Effect.gen(function* () {
             const row = yield* thread(payload.thread_id)
             yield* repo.subscribe(row.id, payload.actor)
@@ -399,7 +329,7 @@ export const FeedLive = Feed.toLayer(
         ).pipe(dieOnStorageError),
 
       Unsubscribe: ({ payload }) =>
-        events.transact(() =>
+        write(() =>
           Effect.gen(function* () {
             const row = yield* thread(payload.thread_id)
             yield* repo.unsubscribe(row.id, payload.actor)

@@ -47,7 +47,6 @@ const ThreadRow = Schema.Struct({
 export type ThreadRow = typeof ThreadRow.Type
 const THREAD_COLUMNS = "id, feed_id, CAST(parent_msg_id AS TEXT) AS parent_msg_id, name, archived, locked, creator_id, created_at"
 const ThreadIdRow = Schema.Struct({ id: Schema.compose(IntColumn, ThreadId) })
-const FeedRow = Schema.Struct({ type: FeedType })
 const IdRow = Schema.Struct({ id: IntColumn })
 const MessageIdRow = Schema.Struct({ id: SnowflakeFromString })
 const RoleRow = Schema.Struct({ id: IntColumn, is_everyone: BoolColumn, mentionable: BoolColumn })
@@ -63,6 +62,24 @@ const PinRow = Schema.Struct({
   pinned_at: IntColumn
 })
 const CountRow = Schema.Struct({ n: IntColumn })
+const FeedSettingsRow = Schema.Struct({ type: FeedType, slowmode_seconds: IntColumn })
+const CreatedRow = Schema.Struct({ created_at: IntColumn })
+const FileIdRow = Schema.Struct({ id: Schema.String })
+
+// Decoders are built once: a decoder made per call would compile its parser on every query.
+const decodeMessages = decodeRows(MessageRow)
+const decodeNonces = decodeRows(NonceRow)
+const decodeThreads = decodeRows(ThreadRow)
+const decodeThreadIds = decodeRows(ThreadIdRow)
+const decodeFeedSettings = decodeRows(FeedSettingsRow)
+const decodeIds = decodeRows(IdRow)
+const decodeMessageIds = decodeRows(MessageIdRow)
+const decodeRoles = decodeRows(RoleRow)
+const decodeReactions = decodeRows(ReactionRow)
+const decodePins = decodeRows(PinRow)
+const decodeCounts = decodeRows(CountRow)
+const decodeCreated = decodeRows(CreatedRow)
+const decodeFileIds = decodeRows(FileIdRow)
 
 /** Unix seconds, as messages show their times (reference API.md §6 "Messages"). */
 export const seconds = (ms: number) => Math.floor(ms / 1000)
@@ -134,19 +151,24 @@ export const makeFeedRepo = Effect.gen(function* () {
   const text = (ids: ReadonlyArray<Snowflake>) => ids.map((id) => id.toString())
   const first = <A>(rows: ReadonlyArray<A>) => Option.fromNullable(rows[0])
 
-  /** The type of a feed, none when it does not exist (a room id is not a feed). */
-  const feedType = (feedId: FeedId) =>
-    sql`SELECT type FROM feeds WHERE id = ${feedId}`.pipe(
-      Effect.flatMap(decodeRows(FeedRow)),
-      Effect.map((rows) => Option.map(first(rows), (r) => r.type))
-    )
+  /** A feed's type and slowmode, none when it does not exist (a room id is not a feed). */
+  const feedSettings = (feedId: FeedId) =>
+    sql`SELECT type, slowmode_seconds FROM feeds WHERE id = ${feedId}`.pipe(Effect.flatMap(decodeFeedSettings), Effect.map(first))
+
+  /** The type of a feed, none when it does not exist. */
+  const feedType = (feedId: FeedId) => Effect.map(feedSettings(feedId), Option.map((f) => f.type))
+
+  /** When an author's latest message still stored in this feed (or its threads) was sent, in ms. */
+  const lastMessageAt = (feedId: FeedId, authorId: UserId) =>
+    sql`SELECT created_at FROM messages WHERE author_id = ${authorId} AND feed_id = ${feedId}
+      ORDER BY id DESC LIMIT 1`.pipe(Effect.flatMap(decodeCreated), Effect.map((rows) => Option.map(first(rows), (r) => r.created_at)))
 
   /** Which of these file ids were uploaded to this feed. */
   const filesOf = (feedId: FeedId, ids: ReadonlyArray<string>) =>
     ids.length === 0
       ? Effect.succeed(new Set<string>())
       : sql`SELECT id FROM files WHERE feed_id = ${feedId} AND ${sql.in("id", ids)}`.pipe(
-        Effect.flatMap(decodeRows(Schema.Struct({ id: Schema.String }))),
+        Effect.flatMap(decodeFileIds),
         Effect.map((rows) => new Set(rows.map((r) => r.id)))
       )
 
@@ -160,19 +182,24 @@ export const makeFeedRepo = Effect.gen(function* () {
   const find = (feedId: FeedId, id: Snowflake, thread: Where | "any" = null) =>
     sql`SELECT ${sql.literal(MESSAGE_COLUMNS)} FROM messages
       WHERE id = ${id.toString()} AND feed_id = ${feedId} AND ${inThread(thread)}`.pipe(
-      Effect.flatMap(decodeRows(MessageRow)),
+      Effect.flatMap(decodeMessages),
       Effect.map(first)
     )
 
   /** The message an author sent with this nonce, in whatever feed. */
   const findByNonce = (authorId: UserId, nonce: string) =>
     sql`SELECT CAST(id AS TEXT) AS id, feed_id, thread_id, created_at FROM messages WHERE author_id = ${authorId} AND nonce = ${nonce}`.pipe(
-      Effect.flatMap(decodeRows(NonceRow)),
+      Effect.flatMap(decodeNonces),
       Effect.map(first)
     )
 
-  const insert = (m: NewMessage) =>
-    sql`INSERT INTO messages ${sql.insert({
+  /**
+   * Stores a message; false when the author's nonce is already taken (by a send of another feed that
+   * committed first: within a feed, its writer looks the nonce up before inserting). No error, so a
+   * transaction holding other sends goes on (a failed statement would abort it on PostgreSQL).
+   */
+  const insert = (m: NewMessage) => {
+    const row = sql`INSERT INTO messages ${sql.insert({
       id: m.id.toString(),
       feed_id: m.feed_id,
       thread_id: m.thread_id,
@@ -187,6 +214,11 @@ export const makeFeedRepo = Effect.gen(function* () {
       created_at: m.created_at,
       edited_at: null
     })}`
+    if (m.nonce === null) return Effect.as(row, true)
+    return sql`${row} ON CONFLICT (author_id, nonce) WHERE nonce IS NOT NULL DO NOTHING RETURNING 1 AS inserted`.pipe(
+      Effect.map((rows) => rows.length > 0)
+    )
+  }
 
   const editBody = (id: Snowflake, body: string, editedAt: number) =>
     sql`UPDATE messages SET body = ${body}, edited_at = ${editedAt} WHERE id = ${id.toString()}`
@@ -201,7 +233,7 @@ export const makeFeedRepo = Effect.gen(function* () {
       ? Effect.succeed([] as Array<Snowflake>)
       : sql`SELECT CAST(id AS TEXT) AS id FROM messages
           WHERE ${sql.in("id", text(ids))} AND feed_id = ${feedId} ORDER BY id`.pipe(
-          Effect.flatMap(decodeRows(MessageIdRow)),
+          Effect.flatMap(decodeMessageIds),
           Effect.map((rows) => rows.map((r) => r.id))
         )
 
@@ -219,7 +251,7 @@ export const makeFeedRepo = Effect.gen(function* () {
     if (q.before !== undefined) clauses.push(sql`id < ${q.before.toString()}`)
     if (q.after !== undefined) clauses.push(sql`id > ${q.after.toString()}`)
     return sql`SELECT ${sql.literal(MESSAGE_COLUMNS)} FROM messages WHERE ${sql.and(clauses)}
-      ORDER BY id ${sql.literal(ascending ? "ASC" : "DESC")} LIMIT ${q.limit}`.pipe(Effect.flatMap(decodeRows(MessageRow)))
+      ORDER BY id ${sql.literal(ascending ? "ASC" : "DESC")} LIMIT ${q.limit}`.pipe(Effect.flatMap(decodeMessages))
   }
 
   /** Reactions grouped per emoji (in the order each emoji first appeared), reactors oldest first. */
@@ -228,7 +260,7 @@ export const makeFeedRepo = Effect.gen(function* () {
       const byMessage = new Map<Snowflake, Map<string, Array<UserId>>>()
       if (ids.length === 0) return byMessage
       const rows = yield* sql`SELECT CAST(message_id AS TEXT) AS message_id, emoji, user_id FROM reactions
-        WHERE ${sql.in("message_id", text(ids))} ORDER BY created_at, user_id, emoji`.pipe(Effect.flatMap(decodeRows(ReactionRow)))
+        WHERE ${sql.in("message_id", text(ids))} ORDER BY created_at, user_id, emoji`.pipe(Effect.flatMap(decodeReactions))
       for (const row of rows) {
         let emojis = byMessage.get(row.message_id)
         if (emojis === undefined) byMessage.set(row.message_id, (emojis = new Map()))
@@ -243,7 +275,7 @@ export const makeFeedRepo = Effect.gen(function* () {
     ids.length === 0
       ? Effect.succeed(new Set<Snowflake>())
       : sql`SELECT CAST(message_id AS TEXT) AS id FROM pins WHERE ${sql.in("message_id", text(ids))}`.pipe(
-          Effect.flatMap(decodeRows(MessageIdRow)),
+          Effect.flatMap(decodeMessageIds),
           Effect.map((rows) => new Set(rows.map((r) => r.id)))
         )
 
@@ -263,7 +295,7 @@ export const makeFeedRepo = Effect.gen(function* () {
 
   const hasReaction = (id: Snowflake, emoji: string, userId: UserId) =>
     sql`SELECT COUNT(*) AS n FROM reactions WHERE message_id = ${id.toString()} AND emoji = ${emoji} AND user_id = ${userId}`.pipe(
-      Effect.flatMap(decodeRows(CountRow)),
+      Effect.flatMap(decodeCounts),
       Effect.map((rows) => (rows[0]?.n ?? 0) > 0)
     )
 
@@ -284,7 +316,7 @@ export const makeFeedRepo = Effect.gen(function* () {
 
   const pinCount = (feedId: FeedId) =>
     sql`SELECT COUNT(*) AS n FROM pins WHERE feed_id = ${feedId}`.pipe(
-      Effect.flatMap(decodeRows(CountRow)),
+      Effect.flatMap(decodeCounts),
       Effect.map((rows) => rows[0]?.n ?? 0)
     )
 
@@ -297,7 +329,7 @@ export const makeFeedRepo = Effect.gen(function* () {
   const pins = (feedId: FeedId) =>
     sql`SELECT CAST(message_id AS TEXT) AS message_id, feed_id, pinned_by, pinned_at FROM pins
       WHERE feed_id = ${feedId} ORDER BY pinned_at DESC, message_id DESC`.pipe(
-      Effect.flatMap(decodeRows(PinRow)),
+      Effect.flatMap(decodePins),
       Effect.map((rows) =>
         rows.map((r): typeof Pin.Type => ({ msg_id: r.message_id, feed_id: r.feed_id, pinned_by: r.pinned_by, pinned_at: seconds(r.pinned_at) }))
       )
@@ -308,7 +340,7 @@ export const makeFeedRepo = Effect.gen(function* () {
     ids.length === 0
       ? Effect.succeed(new Set<number>())
       : sql`SELECT id FROM users WHERE ${sql.in("id", ids)}`.pipe(
-          Effect.flatMap(decodeRows(IdRow)),
+          Effect.flatMap(decodeIds),
           Effect.map((rows) => new Set(rows.map((r) => r.id)))
         )
 
@@ -317,7 +349,7 @@ export const makeFeedRepo = Effect.gen(function* () {
     ids.length === 0
       ? Effect.succeed(new Map<number, typeof RoleRow.Type>())
       : sql`SELECT id, is_everyone, mentionable FROM roles WHERE ${sql.in("id", ids)}`.pipe(
-          Effect.flatMap(decodeRows(RoleRow)),
+          Effect.flatMap(decodeRoles),
           Effect.map((rows) => new Map(rows.map((r) => [r.id, r])))
         )
 
@@ -337,14 +369,27 @@ export const makeFeedRepo = Effect.gen(function* () {
   /** A thread of this feed. */
   const findThread = (feedId: FeedId, id: ThreadId) =>
     sql`SELECT ${sql.literal(THREAD_COLUMNS)} FROM threads WHERE id = ${id} AND feed_id = ${feedId}`.pipe(
-      Effect.flatMap(decodeRows(ThreadRow)),
+      Effect.flatMap(decodeThreads),
       Effect.map(first)
     )
+
+  /**
+   * One page of the feed's threads, active or archived, newest first: those with an id below
+   * `before` when given.
+   */
+  const threadsPage = (feedId: FeedId, q: { readonly archived: boolean; readonly before?: number | undefined; readonly limit: number }) =>
+    sql`SELECT ${sql.literal(THREAD_COLUMNS)} FROM threads
+      WHERE ${sql.and([
+        sql`feed_id = ${feedId}`,
+        sql`archived = ${q.archived ? 1 : 0}`,
+        ...(q.before === undefined ? [] : [sql`id < ${q.before}`])
+      ])}
+      ORDER BY id DESC LIMIT ${q.limit}`.pipe(Effect.flatMap(decodeThreads))
 
   /** Whether a thread already hangs off this message. */
   const threadOf = (parentMsgId: Snowflake) =>
     sql`SELECT id FROM threads WHERE parent_msg_id = ${parentMsgId.toString()}`.pipe(
-      Effect.flatMap(decodeRows(ThreadIdRow)),
+      Effect.flatMap(decodeThreadIds),
       Effect.map((rows) => rows.length > 0)
     )
 
@@ -363,7 +408,7 @@ export const makeFeedRepo = Effect.gen(function* () {
       locked: 0,
       creator_id: t.creator_id,
       created_at: t.created_at
-    })} RETURNING id`.pipe(Effect.flatMap(decodeRows(ThreadIdRow)), Effect.map((rows) => rows[0]!.id))
+    })} RETURNING id`.pipe(Effect.flatMap(decodeThreadIds), Effect.map((rows) => rows[0]!.id))
 
   const updateThread = (id: ThreadId, t: { readonly name: string; readonly archived: boolean; readonly locked: boolean }) =>
     sql`UPDATE threads SET name = ${t.name}, archived = ${t.archived ? 1 : 0}, locked = ${t.locked ? 1 : 0} WHERE id = ${id}`
@@ -384,12 +429,13 @@ export const makeFeedRepo = Effect.gen(function* () {
 
   const subscribers = (id: ThreadId) =>
     sql`SELECT user_id AS id FROM thread_subscribers WHERE thread_id = ${id} ORDER BY user_id`.pipe(
-      Effect.flatMap(decodeRows(IdRow)),
+      Effect.flatMap(decodeIds),
       Effect.map((rows) => rows.map((r) => r.id))
     )
 
   return {
     findThread,
+    threadsPage,
     threadOf,
     insertThread,
     updateThread,
@@ -398,6 +444,8 @@ export const makeFeedRepo = Effect.gen(function* () {
     unsubscribe,
     subscribers,
     feedType,
+    feedSettings,
+    lastMessageAt,
     filesOf,
     find,
     findByNonce,

@@ -196,7 +196,8 @@ export const listPins = endpoint({
   success: PinList
 })
 
-const BoolFromString = Schema.transform(Schema.Literal("true", "false"), Schema.Boolean, {
+/** `true` or `false` in a query string. */
+export const BoolFromString = Schema.transform(Schema.Literal("true", "false"), Schema.Boolean, {
   strict: true,
   decode: (s) => s === "true",
   encode: (b) => (b ? "true" : "false")

@@ -10,8 +10,9 @@
 import { Schema } from "effect"
 import { endpoint } from "../endpoint.js"
 import { FeedId, idFromString, UINT32_MAX, UserId } from "../ids.js"
-import { HistoryQuery, MessageList, SendMessage, SentMessage } from "./messages.js"
+import { Limit, Page } from "../pagination.js"
 import { Snowflake } from "../snowflake.js"
+import { BoolFromString, HistoryQuery, MessageList, SendMessage, SentMessage } from "./messages.js"
 
 /** Thread ids are uint32, sequential from 1 across the server. */
 export const ThreadId = Schema.Number.pipe(Schema.int(), Schema.between(1, UINT32_MAX), Schema.brand("ThreadId"))
@@ -52,6 +53,16 @@ export const UpdateThread = Schema.Struct({
 })
 export type UpdateThread = typeof UpdateThread.Type
 
+/** `?archived=true` lists archived threads, else active ones; pages with `limit` and `after`. */
+export const ThreadListQuery = Schema.Struct({
+  archived: Schema.optional(BoolFromString),
+  limit: Schema.optional(Limit(100)),
+  after: Schema.optional(Schema.String.pipe(Schema.maxLength(256)))
+})
+export type ThreadListQuery = typeof ThreadListQuery.Type
+
+export const ThreadPage = Page(Thread)
+
 const FeedParams = Schema.Struct({ feed_id: idFromString(FeedId) })
 const ThreadParams = Schema.Struct({ feed_id: idFromString(FeedId), thread_id: idFromString(ThreadId) })
 
@@ -64,6 +75,21 @@ export const createThread = endpoint({
   body: CreateThread,
   success: Thread,
   status: 201
+})
+
+/**
+ * The feed's threads, newest first: active ones, or archived ones with `?archived=true`. Not in the
+ * reference, which lists no threads; whoever sees the feed hears of its threads' creation anyway
+ * (THREAD_CREATE goes to VIEW_SPACE), so seeing the feed is what listing them takes.
+ */
+export const listThreads = endpoint({
+  name: "listThreads",
+  method: "GET",
+  path: "/api/v1/feeds/:feed_id/threads",
+  access: { permission: "VIEW_SPACE", space: "feed_id" },
+  params: FeedParams,
+  query: ThreadListQuery,
+  success: ThreadPage
 })
 
 export const updateThread = endpoint({

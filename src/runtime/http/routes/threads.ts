@@ -25,6 +25,7 @@ export const threadsRoutes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
         const f = yield* feed(params.feed_id)
         return yield* f.CreateThread({ actor: yield* caller, thread: body })
       })),
+    route(Threads.listThreads, ({ params, query }) => Effect.flatMap(feed(params.feed_id), (f) => f.Threads({ query }))),
     route(Threads.updateThread, ({ params, body }) =>
       Effect.gen(function* () {
         const f = yield* feed(params.feed_id)
