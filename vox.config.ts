@@ -17,5 +17,6 @@ export default {
   // files: { unattachedTtl: "24 hours", sweepInterval: "1 hour" }, // uploads no message took up are deleted after unattachedTtl
   // files: { storage: "s3", s3: { endpoint: "http://127.0.0.1:9000", bucket: "vox", accessKeyId: "...", secretAccessKey: "...", forcePathStyle: true } }, // or in an S3-compatible bucket
   // emoji: { maxBytes: 262144, stickerMaxBytes: 524288 }, // custom emoji and sticker images (PNG, GIF, WebP)
+  // rateLimits: { auth: { requests: 5, per: "1 minute" }, messageSend: { requests: 5, per: "5 seconds" } }, // any category; see README
   // log: { level: "info" }
 } satisfies VoxConfigFile

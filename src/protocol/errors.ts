@@ -355,6 +355,15 @@ export class RoleNotFound extends Schema.TaggedError<RoleNotFound>()("RoleNotFou
   }
 }
 
+/** An unknown session id, or one of someone else's sessions (not told apart). */
+export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", {
+  message: message("Session not found.")
+}) {
+  get code() {
+    return "SESSION_NOT_FOUND" as const
+  }
+}
+
 export class CategoryNotFound extends Schema.TaggedError<CategoryNotFound>()("CategoryNotFound", {
   message: message("Category not found.")
 }) {
@@ -565,6 +574,7 @@ export const ProtocolErrors = [
   ThreadNotFound,
   RoleNotFound,
   CategoryNotFound,
+  SessionNotFound,
   EmojiNotFound,
   StickerNotFound,
   InviteExpired,

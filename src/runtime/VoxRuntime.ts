@@ -10,6 +10,7 @@ import { UserLive } from "../actors/user/UserLive.js"
 import { UserRepo } from "../actors/user/UserRepo.js"
 import { Accounts } from "./auth/Accounts.js"
 import { Passwords } from "./auth/Passwords.js"
+import { Revocations } from "./auth/Revocations.js"
 import { Sessions } from "./auth/Sessions.js"
 import { TwoFactor } from "./auth/TwoFactor.js"
 import { ClusterLive } from "./cluster/Cluster.js"
@@ -25,6 +26,7 @@ import { FileStoreLive } from "./files/FileStoreLive.js"
 import { GatewayLive } from "./gateway/GatewayLive.js"
 import { HttpAppLive, HttpServerLive } from "./http/HttpLive.js"
 import { Snowflakes } from "./ids/Snowflakes.js"
+import { RateLimiter } from "./ratelimit/RateLimiter.js"
 
 /** The database, migrated before anyone reads it. */
 export const MigratedDatabaseLive = Layer.effectDiscard(migrate).pipe(Layer.provideMerge(DatabaseLive))
@@ -58,7 +60,7 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
         TwoFactor.Default
       )
     ),
-    Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, ClusterLive)),
+    Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, Revocations.Default, RateLimiter.Default, ClusterLive)),
     Layer.provideMerge(MigratedDatabaseLive),
     Layer.provideMerge(config)
   )

@@ -15,7 +15,7 @@ import { NO_PERMISSIONS } from "../../src/protocol/permissions.js"
 import { router } from "../../src/runtime/http/HttpLive.js"
 import { backends } from "../support/backends.js"
 import { rawEndpointRequest } from "../support/http.js"
-import { registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
+import { PASSWORD, registered, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
 /** Endpoints open to any signed-in account or to anyone: each one reviewed, the rest need membership. */
 const OPEN = new Set([
@@ -26,7 +26,9 @@ const OPEN = new Set([
   "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction",
   // two-factor and WebAuthn: the caller's own account, and the login steps that come before a session
   "getTwoFactor", "beginTwoFactorSetup", "confirmTwoFactorSetup", "removeTwoFactor", "loginTwoFactor",
-  "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential"
+  "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential",
+  // the caller's own sessions and password
+  "listSessions", "revokeSession", "revokeOtherSessions", "changePassword"
 ])
 
 const key = (method: string, path: string) => `${method} ${path}`
@@ -113,7 +115,8 @@ for (const backend of backends) {
           const { client } = yield* TestServer
           const owner = yield* registered(client, uniqueName("owner"))
           const leaver = yield* registered(client, uniqueName("leaver"))
-          const banned = yield* registered(client, uniqueName("banned"))
+          const bannedName = uniqueName("banned")
+          const banned = yield* registered(client, bannedName)
           const layout = yield* owner.client.call(Spaces.getLayout)
           const feed = yield* owner.client.call(Spaces.createFeed, { body: { name: "g", type: "text" } })
           expect(layout.feeds.length + 1).toBe((yield* owner.client.call(Spaces.getLayout)).feeds.length)
@@ -121,13 +124,15 @@ for (const backend of backends) {
 
           yield* leaver.client.call(Members.leaveServer)
           yield* owner.client.call(Members.banMember, { params: { user_id: banned.user_id }, body: { reason: "spam" } })
+          // the ban signed them out everywhere; signed in again, they meet BANNED
+          const bannedToken = (yield* client.login({ username: bannedName, password: PASSWORD })).token
 
           const membersOnly = endpoints.filter((e) => e.access !== "public" && e.access !== "account")
           for (const endpoint of membersOnly) {
             const left = yield* send(leaver.token, endpoint, params)
             expect({ endpoint: endpoint.name, status: left.status, code: left.body.error?.code })
               .toEqual({ endpoint: endpoint.name, status: 403, code: "FORBIDDEN" })
-            const out = yield* send(banned.token, endpoint, params)
+            const out = yield* send(bannedToken, endpoint, params)
             expect({ endpoint: endpoint.name, status: out.status, code: out.body.error?.code })
               .toEqual({ endpoint: endpoint.name, status: 403, code: "BANNED" })
           }

@@ -241,8 +241,12 @@ for (const backend of backends) {
         Effect.gen(function* () {
           const { client } = yield* TestServer
           const admin = yield* owner
-          const user = yield* registered(client, uniqueName("banned"))
-          yield* admin.client.call(MembersApi.banMember, { params: { user_id: user.user_id }, body: { reason: "spam" } })
+          const name = uniqueName("banned")
+          const banned = yield* registered(client, name)
+          yield* admin.client.call(MembersApi.banMember, { params: { user_id: banned.user_id }, body: { reason: "spam" } })
+          // the ban signed them out; they sign in again
+          const login = yield* client.login({ username: name, password: PASSWORD })
+          const user = { user_id: banned.user_id, token: login.token, client: client.withToken(login.token) }
           const invite = yield* createInvite(admin.client)
           const members = yield* memberCount(admin.client)
 

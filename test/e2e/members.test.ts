@@ -12,7 +12,7 @@ import { decodeRows, IntColumn } from "../../src/runtime/db/columns.js"
 import { backends } from "../support/backends.js"
 import { auditEntries, countRows, eventsOfType, TestServerWithDatabaseLive } from "../support/db.js"
 import { rawRequest } from "../support/http.js"
-import { newUser, owner, uniqueName } from "../support/server.js"
+import { newUser, owner, PASSWORD, TestServer, uniqueName } from "../support/server.js"
 
 const asUser = (id: number) => Schema.decodeSync(UserId)(id)
 
@@ -45,6 +45,11 @@ const moderator = (prefix: string, permissions: bigint, position: number) =>
     yield* assign(user.user_id, yield* makeRole(uniqueName(`${prefix}_role`), permissions, position))
     return user
   })
+
+/** A client of a user signed in afresh (a ban ends every session the user had). */
+const signInAgain = (user: { readonly username: string }) =>
+  Effect.flatMap(TestServer, ({ client }) =>
+    Effect.map(client.login({ username: user.username, password: PASSWORD }), (r) => client.withToken(r.token)))
 
 /** The audit entries naming this user as their target, oldest first. */
 const auditOf = (targetId: number) => auditEntries((sql) => sql`target_id = ${targetId}`)
@@ -299,9 +304,12 @@ for (const backend of backends) {
           expect(yield* listBans(mod.client)).toEqual([])
 
           yield* ban(mod.client, target.user_id, { reason: "rule 3", delete_msg_days: 7 })
-          const denied = yield* target.client.call(MembersApi.listMembers).pipe(Effect.flip)
+          // the ban signed them out; signed in again, they are BANNED wherever membership counts
+          expect(yield* target.client.me().pipe(Effect.flip)).toMatchObject({ code: "AUTH_FAILED" })
+          const targetAgain = yield* signInAgain(target)
+          const denied = yield* targetAgain.call(MembersApi.listMembers).pipe(Effect.flip)
           expect(denied).toMatchObject({ _tag: "Banned", code: "BANNED" })
-          expect((yield* target.client.me()).user_id).toBe(target.user_id)
+          expect((yield* targetAgain.me()).user_id).toBe(target.user_id)
           expect(yield* memberIds(boss.client)).not.toContain(target.user_id)
 
           const listed = yield* listBans(mod.client)
@@ -331,7 +339,7 @@ for (const backend of backends) {
 
           // an account that is not a member can be banned before it comes back
           yield* ban(mod.client, outsider.user_id)
-          expect(yield* outsider.client.call(MembersApi.listMembers).pipe(Effect.flip)).toMatchObject({ code: "BANNED" })
+          expect(yield* (yield* signInAgain(outsider)).call(MembersApi.listMembers).pipe(Effect.flip)).toMatchObject({ code: "BANNED" })
           const page1 = yield* mod.client.call(MembersApi.listBans, { query: { limit: 1 } })
           expect(page1.items.map((b) => b.user_id)).toEqual([target.user_id])
           expect(page1.cursor).not.toBeNull()
@@ -339,7 +347,7 @@ for (const backend of backends) {
           expect((yield* listBans(mod.client)).find((b) => b.user_id === outsider.user_id)).toMatchObject({ reason: null })
 
           yield* unban(mod.client, target.user_id)
-          const afterUnban = yield* target.client.call(MembersApi.listMembers).pipe(Effect.flip)
+          const afterUnban = yield* (yield* signInAgain(target)).call(MembersApi.listMembers).pipe(Effect.flip)
           expect(afterUnban).toMatchObject({ code: "FORBIDDEN" }) // no longer banned, but not a member either
           expect(yield* eventsOf("MEMBER_UNBAN", target.user_id)).toHaveLength(1)
           expect(yield* unban(mod.client, target.user_id).pipe(Effect.flip)).toMatchObject({ code: "USER_NOT_FOUND" })

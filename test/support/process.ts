@@ -4,6 +4,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll } from "vitest"
+import { envNameOf } from "../../src/runtime/config/VoxConfig.js"
+import { RATE_LIMIT_CATEGORIES } from "../../src/runtime/ratelimit/quotas.js"
 
 export const repoRoot = Path.resolve(import.meta.dirname, "../..")
 const bin = Path.join(repoRoot, "bin/vox.js")
@@ -14,11 +16,16 @@ export interface RunResult {
   readonly stderr: string
 }
 
+// What GENEROUS_RATE_LIMITS (./server.ts) is for the servers a suite starts as processes.
+const generousRateLimits = Object.fromEntries(
+  RATE_LIMIT_CATEGORIES.map((category) => [envNameOf(`rateLimits.${category}.requests`), "1000000"])
+)
+
 const cleanEnv = (env: Record<string, string | undefined> = {}) => {
   const out: Record<string, string | undefined> = { ...process.env }
   // the suite's own settings must not leak into the processes it starts
   for (const key of Object.keys(out)) if (key.startsWith("VOX_")) delete out[key]
-  return { ...out, ...env }
+  return { ...out, ...generousRateLimits, ...env }
 }
 
 /** Runs `vox <args>` to completion. */

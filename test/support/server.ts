@@ -5,6 +5,7 @@ import { Context, Effect, Layer } from "effect"
 import { makeVoxClient, type VoxClient } from "../../src/client/VoxClient.js"
 import { VoxConfig, type VoxConfigFile } from "../../src/runtime/config/VoxConfig.js"
 import { listeningUrl } from "../../src/runtime/http/HttpLive.js"
+import { RATE_LIMIT_CATEGORIES, type RateLimitsFile } from "../../src/runtime/ratelimit/quotas.js"
 import { VoxServerLive } from "../../src/runtime/VoxRuntime.js"
 import type { Backend } from "./backends.js"
 
@@ -13,9 +14,21 @@ export interface TestServerShape {
   readonly settings: VoxConfigFile
   /** An anonymous client; `client.withToken(t)` acts as a user. */
   readonly client: VoxClient
+  /** The running server's services, for what no endpoint shows (what it announces to the gateway). */
+  readonly services: Context.Context<ServerServices>
 }
 
+type ServerServices = Layer.Layer.Success<ReturnType<typeof VoxServerLive<never>>>
+
 export class TestServer extends Context.Tag("test/TestServer")<TestServer, TestServerShape>() {}
+
+/**
+ * Rate limits no suite reaches unless it sets its own: suites make thousands of requests from
+ * 127.0.0.1, and register far more accounts a minute than the production limits allow one address.
+ */
+export const GENEROUS_RATE_LIMITS: RateLimitsFile = Object.fromEntries(
+  RATE_LIMIT_CATEGORIES.map((category) => [category, { requests: 1_000_000, per: "1 minute" }])
+) as RateLimitsFile
 
 export const TestServerLive = (backend: Backend, overrides: VoxConfigFile = {}) =>
   Layer.scoped(
@@ -26,12 +39,13 @@ export const TestServerLive = (backend: Backend, overrides: VoxConfigFile = {}) 
         ...base,
         ...overrides,
         http: { host: "127.0.0.1", port: 0, ...overrides.http },
+        rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
         log: { level: "warning" }
       }
       const context = yield* Layer.build(VoxServerLive(VoxConfig.layerTest(settings)))
       const url = yield* Effect.provide(listeningUrl, context)
       const client = yield* makeVoxClient({ baseUrl: url }).pipe(Effect.provide(FetchHttpClient.layer))
-      return { url, settings, client }
+      return { url, settings, client, services: context }
     })
   ).pipe(Layer.orDie)
 

@@ -15,6 +15,7 @@ import * as Ops from "./ops.js"
 import * as Presence from "./presence.js"
 import * as Roles from "./roles.js"
 import * as Server from "./server.js"
+import * as Sessions from "./sessions.js"
 import * as Spaces from "./spaces.js"
 import * as Sync from "./sync.js"
 import * as Threads from "./threads.js"
@@ -25,5 +26,5 @@ import * as WebAuthn from "./webauthn.js"
 const isEndpoint = (value: unknown): value is Endpoint =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
 
-export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Presence, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Dms, TwoFactor, WebAuthn, Admin]
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Presence, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Dms, TwoFactor, WebAuthn, Admin, Sessions]
   .flatMap((module) => Object.values(module).filter(isEndpoint))

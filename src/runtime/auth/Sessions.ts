@@ -1,16 +1,19 @@
 // Sessions: opaque `vox_sess_...` tokens with an expiry. Only the SHA-256 of a token is stored, and
 // lookups go by that hash, so neither a leaked table nor response timing yields a usable token.
+// A session ends by deleting its row: the very next request with its token is refused. Every ending
+// is announced on Revocations once committed, for the gateway's connections.
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Schema } from "effect"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { SESSION_TOKEN_PREFIX } from "../../protocol/api/auth.js"
-import { AuthExpired, AuthFailed } from "../../protocol/errors.js"
+import { AuthExpired, AuthFailed, SessionNotFound } from "../../protocol/errors.js"
 import { UserId } from "../../protocol/ids.js"
 import { SnowflakeFromString } from "../../protocol/snowflake.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { decodeRows, IntColumn } from "../db/columns.js"
 import { dieOnStorageError } from "../db/storageErrors.js"
 import { Snowflakes } from "../ids/Snowflakes.js"
+import { type Revocation, Revocations } from "./Revocations.js"
 
 export type SessionKind = "user" | "bot"
 
@@ -32,6 +35,20 @@ const SessionRow = Schema.Struct({
   suspended: IntColumn
 })
 
+const ListedRow = Schema.Struct({
+  id: SnowflakeFromString,
+  created_at: IntColumn,
+  last_used_at: IntColumn,
+  expires_at: IntColumn,
+  ip: Schema.NullOr(Schema.String),
+  user_agent: Schema.NullOr(Schema.String)
+})
+
+const EndedRow = Schema.Struct({ id: SnowflakeFromString })
+
+/** Which of a user's sessions end. */
+export type Ending = { readonly all: true } | { readonly only: bigint } | { readonly allBut: bigint }
+
 const hashToken = (token: string) => createHash("sha256").update(token, "utf8").digest("hex")
 
 // last_used_at is for the session list; writing it on every request would turn reads into writes.
@@ -42,6 +59,7 @@ export class Sessions extends Effect.Service<Sessions>()("vox/Sessions", {
     const sql = yield* SqlClient.SqlClient
     const config = yield* VoxConfig
     const snowflakes = yield* Snowflakes
+    const revocations = yield* Revocations
     const ttlMs = Duration.toMillis(config.auth.sessionTtl)
 
     const create = (userId: number, kind: SessionKind, meta: { ip: string | null; userAgent: string | null }) =>
@@ -82,6 +100,7 @@ export class Sessions extends Effect.Service<Sessions>()("vox/Sessions", {
         const now = Date.now()
         if (row.expires_at <= now) {
           yield* sql`DELETE FROM sessions WHERE token_hash = ${presented}`
+          yield* revocations.publish({ user_id: row.user_id, session_ids: [row.id] })
           return yield* new AuthExpired()
         }
         if (row.suspended !== 0) return yield* new AuthFailed({ message: "This account is suspended." })
@@ -92,16 +111,63 @@ export class Sessions extends Effect.Service<Sessions>()("vox/Sessions", {
         return caller
       }).pipe(dieOnStorageError, Effect.withSpan("Sessions.authenticate"))
 
-    const revoke = (caller: Caller) =>
-      sql`DELETE FROM sessions WHERE token_hash = ${caller.tokenHash}`.pipe(Effect.asVoid, dieOnStorageError)
-
-    /** Ends every session of a user (suspension, password change); returns how many ended. */
-    const revokeAll = (userId: number) =>
-      sql`DELETE FROM sessions WHERE user_id = ${userId} RETURNING token_hash`.pipe(
-        Effect.map((rows) => rows.length),
+    /** The user's live sessions, most recently used first. */
+    const list = (userId: number) =>
+      sql`SELECT CAST(id AS TEXT) AS id, created_at, last_used_at, expires_at, ip, user_agent FROM sessions
+        WHERE user_id = ${userId} AND expires_at > ${Date.now()} ORDER BY last_used_at DESC, id DESC`.pipe(
+        Effect.flatMap(decodeRows(ListedRow)),
         dieOnStorageError
       )
 
-    return { create, authenticate, revoke, revokeAll } as const
+    /**
+     * Deletes sessions of a user and says what to announce. Inside a larger transaction (a ban, a
+     * password change) the caller announces once it has committed: a gateway told earlier could
+     * let the client reconnect with a token that is about to die.
+     */
+    const end = (userId: UserId, which: Ending) =>
+      Effect.gen(function* () {
+        const rows = yield* ("all" in which
+          ? sql`DELETE FROM sessions WHERE user_id = ${userId} RETURNING CAST(id AS TEXT) AS id`
+          : "only" in which
+          ? sql`DELETE FROM sessions WHERE user_id = ${userId} AND id = ${which.only.toString()}
+              RETURNING CAST(id AS TEXT) AS id`
+          : sql`DELETE FROM sessions WHERE user_id = ${userId} AND id <> ${which.allBut.toString()}
+              RETURNING CAST(id AS TEXT) AS id`).pipe(Effect.flatMap(decodeRows(EndedRow)))
+        const revocation: Revocation = { user_id: userId, session_ids: "all" in which ? "all" : rows.map((r) => r.id) }
+        return { ended: rows.length, revocation }
+      }).pipe(dieOnStorageError)
+
+    /** `end` on its own (its own commit), announced. */
+    const endNow = (userId: UserId, which: Ending) =>
+      Effect.tap(end(userId, which), ({ ended, revocation }) => (ended > 0 ? revocations.publish(revocation) : Effect.void))
+
+    /** Logout: ends the caller's own session. */
+    const revoke = (caller: Caller) => endNow(caller.userId, { only: caller.sessionId }).pipe(Effect.asVoid)
+
+    /** Ends one of the user's sessions; SESSION_NOT_FOUND when it is not theirs (or not at all). */
+    const revokeOne = (userId: UserId, sessionId: bigint) =>
+      endNow(userId, { only: sessionId }).pipe(
+        Effect.filterOrFail(({ ended }) => ended > 0, () => new SessionNotFound()),
+        Effect.asVoid
+      )
+
+    /** Ends every session of the caller but the current one; how many ended. */
+    const revokeOthers = (caller: Caller) =>
+      Effect.map(endNow(caller.userId, { allBut: caller.sessionId }), ({ ended }) => ended)
+
+    /** Ends every session of a user (suspension, admin 2FA reset); returns how many ended. */
+    const revokeAll = (userId: UserId) => Effect.map(endNow(userId, { all: true }), ({ ended }) => ended)
+
+    return {
+      create,
+      authenticate,
+      list,
+      end,
+      announce: revocations.publish,
+      revoke,
+      revokeOne,
+      revokeOthers,
+      revokeAll
+    } as const
   })
 }) {}

@@ -5,6 +5,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
 import { DEFAULT_ALLOWED_TYPES, MEDIA_TYPE_PATTERN } from "../files/detect.js"
+import { rateLimitsConfig, type RateLimitsFile } from "../ratelimit/quotas.js"
 
 /**
  * The snowflake worker id of the `vox admin` tools. They may run beside a live server on the same
@@ -208,6 +209,8 @@ const voxConfig = Config.all({
     /** Bytes of a page read for its metadata; the rest is never downloaded. */
     maxBytes: positiveInt("maxBytes").pipe(Config.withDefault(1024 * 1024))
   }).pipe(Config.nested("embeds")),
+  /** Requests per period of each rate-limit category (seed 002 §11): `rateLimits.auth.requests`, `.per`. */
+  rateLimits: rateLimitsConfig.pipe(Config.nested("rateLimits")),
   cluster: Config.all({
     entityMaxIdleTime: Config.duration("entityMaxIdleTime").pipe(Config.withDefault(Duration.minutes(5))),
     entityTerminationTimeout: Config.duration("entityTerminationTimeout").pipe(
@@ -249,6 +252,7 @@ export type VoxConfigFile = DeepPartial<{
   }
   emoji: { maxBytes: number; stickerMaxBytes: number }
   embeds: { allowPrivateAddresses: boolean; allowHosts: ReadonlyArray<string>; timeout: string; maxBytes: number }
+  rateLimits: RateLimitsFile
   cluster: { entityMaxIdleTime: string; entityTerminationTimeout: string }
   log: { level: "trace" | "debug" | "info" | "warning" | "error" | "none" }
 }>

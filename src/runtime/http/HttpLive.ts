@@ -23,6 +23,7 @@ import { presenceRoutes } from "./routes/presence.js"
 import { rolesRoutes } from "./routes/roles.js"
 import { searchRoutes } from "./routes/search.js"
 import { serverRoutes } from "./routes/server.js"
+import { sessionsRoutes } from "./routes/sessions.js"
 import { spacesRoutes } from "./routes/spaces.js"
 import { threadsRoutes } from "./routes/threads.js"
 import { twoFactorRoutes } from "./routes/twoFactor.js"
@@ -32,6 +33,7 @@ import { webauthnRoutes } from "./routes/webauthn.js"
 export const router = HttpRouter.empty.pipe(
   opsRoutes,
   authRoutes,
+  sessionsRoutes,
   twoFactorRoutes,
   webauthnRoutes,
   adminRoutes,

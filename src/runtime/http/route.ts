@@ -1,13 +1,15 @@
-// Binds a protocol endpoint to its handler: authenticate, decode the path, enforce the endpoint's
-// access (membership, permission on the server or in a feed or room) before anything else is read,
-// then decode query and body and encode the success, all with the endpoint's own schemas.
+// Binds a protocol endpoint to its handler: authenticate, decode the path, apply the rate limit
+// (../ratelimit/rules.ts), enforce the endpoint's access (membership, permission on the server or in
+// a feed or room) before anything else is read, then decode query and body and encode the success,
+// all with the endpoint's own schemas.
 import { HttpRouter, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
-import { Context, Effect, Schema } from "effect"
+import { Context, Effect, Either, Schema } from "effect"
 import { COMMUNITY_ID, Community, type Membership } from "../../actors/community/Community.js"
 import type { Access, BodyOf, Endpoint, ParamsOf, QueryOf, SuccessOf } from "../../protocol/endpoint.js"
 import type { ClientMeta } from "../auth/Accounts.js"
 import { type Caller, Sessions } from "../auth/Sessions.js"
 import { VoxConfig } from "../config/VoxConfig.js"
+import { endpointLimits } from "../ratelimit/admission.js"
 import { failureResponse, json, noContent } from "./respond.js"
 import { clientMeta, closeIfUnread, credentialsFrom, decodePart, queryRecord, readJsonBody } from "./request.js"
 
@@ -66,18 +68,29 @@ export const route = <E extends Endpoint, Err, R>(endpoint: E, handler: Handler<
 export const rawRoute = <E extends Endpoint, Err, R>(endpoint: E, handler: RawHandler<E, Err, R>) =>
   bind(endpoint, handler)
 
-const bind = <E extends Endpoint, Err, R>(endpoint: E, handler: RawHandler<E, Err, R>) =>
-  HttpRouter.route(endpoint.method)(
+const bind = <E extends Endpoint, Err, R>(endpoint: E, handler: RawHandler<E, Err, R>) => {
+  const limits = endpointLimits(endpoint)
+  return HttpRouter.route(endpoint.method)(
     endpoint.path as HttpRouter.PathInput,
-    Effect.gen(function* () {
+    // Every response, a failure too, reports the rate-limit bucket that judged the request.
+    Effect.flatMap(limits, (admission) => Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const config = yield* VoxConfig
       const access = endpoint.access
-      const caller = access === "public"
-        ? undefined
-        : yield* Effect.flatMap(credentialsFrom(request), (c) =>
-          Effect.flatMap(Sessions, (sessions) => sessions.authenticate(c.token, c.kind)))
-      const params = yield* decodePart(endpoint.params, yield* HttpRouter.params, "path", "ignore")
+      const meta = clientMeta(request)
+      // The rate limit is keyed by the caller and the path (a feed's own bucket), so both are read
+      // first; their failures are answered after it, so bad tokens and bad paths are limited too.
+      const authenticated = yield* Effect.either(access === "public"
+        ? Effect.succeed(undefined)
+        : Effect.flatMap(credentialsFrom(request), (c) =>
+          Effect.flatMap(Sessions, (sessions) => sessions.authenticate(c.token, c.kind))))
+      const decoded = yield* Effect.either(decodePart(endpoint.params, yield* HttpRouter.params, "path", "ignore"))
+      yield* admission.admit(
+        { userId: Either.getOrUndefined(authenticated)?.userId, ip: meta.ip },
+        Either.getOrUndefined(decoded) as Record<string, unknown> | undefined
+      )
+      const caller = yield* authenticated
+      const params = yield* decoded
       // Access is settled before the query and body are read: a caller without it learns nothing more.
       const member = caller === undefined || access === "public" || access === "account"
         ? undefined
@@ -86,9 +99,10 @@ const bind = <E extends Endpoint, Err, R>(endpoint: E, handler: RawHandler<E, Er
       const body = endpoint.body === Schema.Void
         ? undefined
         : yield* decodePart(endpoint.body, yield* readJsonBody(request, config.http.maxBodyBytes), "body", "error")
-      let run = handler({ params, query, body, meta: clientMeta(request) })
+      let run = admission.guard(body, handler({ params, query, body, meta }))
       if (member !== undefined) run = Effect.provideService(run, CurrentMember, member)
       if (caller !== undefined) run = Effect.provideService(run, CurrentCaller, caller)
       return yield* (run as Effect.Effect<HttpServerResponse.HttpServerResponse, Err, Exclude<R, CurrentCaller | CurrentMember>>)
-    }).pipe(Effect.catchAllCause((cause) => Effect.zipRight(closeIfUnread, failureResponse(cause))))
+    }).pipe(Effect.catchAllCause((cause) => Effect.zipRight(closeIfUnread, failureResponse(cause))), Effect.map(admission.stamp)))
   )
+}

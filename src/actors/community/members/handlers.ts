@@ -13,6 +13,7 @@ import { encodeCursor } from "../../../protocol/pagination.js"
 import { Permission, type PermissionName } from "../../../protocol/permissions.js"
 import { type Snowflake, SnowflakeFromString } from "../../../protocol/snowflake.js"
 import { decodeRows, IntColumn } from "../../../runtime/db/columns.js"
+import { Sessions } from "../../../runtime/auth/Sessions.js"
 import { dieOnStorageError } from "../../../runtime/db/storageErrors.js"
 import type { AccessView } from "../access/AccessCache.js"
 import { authorize } from "../access/handlers.js"
@@ -53,6 +54,7 @@ export const memberHandlers = (ctx: CommunityContext) =>
   Effect.gen(function* () {
     const members = yield* MemberRepo
     const bans = yield* makeBanRepo
+    const sessions = yield* Sessions
 
     /** The actor, still a member holding `permission` as this transaction sees it. */
     const actorIn = (view: AccessView, actor: UserId, permission?: PermissionName) =>
@@ -183,8 +185,10 @@ export const memberHandlers = (ctx: CommunityContext) =>
               metadata: { reason: payload.reason, delete_msg_days: payload.delete_msg_days }
             })
             yield* requireAnAdministrator
+            // The ban signs the user out everywhere, in its own transaction; the gateway hears it after the commit.
+            return yield* sessions.end(target.user_id, { all: true })
           })
-        ).pipe(dieOnStorageError),
+        ).pipe(Effect.flatMap((ended) => sessions.announce(ended.revocation)), dieOnStorageError),
 
       UnbanMember: ({ payload }) =>
         ctx.write((tx) =>
