@@ -210,7 +210,9 @@ export class Delivery extends Effect.Service<Delivery>()("vox/gateway/Delivery",
     // not deliver stay pending and are read from the log at the next tick.
     const handleSafely = (command: Command) =>
       handle(command).pipe(Effect.catchAllCause((cause) => Effect.logError("Gateway delivery failed", cause)))
-    yield* Queue.takeAll(commands).pipe(
+    // takeBetween(1, ..) waits for a command; takeAll returns at once, even empty, and the loop would spin
+    // a core while the gateway is idle (found by bench/gateway.ts: every IDENTIFY took ~100 ms).
+    yield* Queue.takeBetween(commands, 1, Number.MAX_SAFE_INTEGER).pipe(
       Effect.flatMap((batch) => Effect.forEach(batch, handleSafely, { discard: true })),
       Effect.forever,
       Effect.forkScoped
