@@ -20,15 +20,15 @@ import { PASSWORD, registered, TestServer, TestServerLive, uniqueName } from "..
 /** Endpoints open to any signed-in account or to anyone: each one reviewed, the rest need membership. */
 const OPEN = new Set([
   "health", "ready", "gateway", "register", "login", "logout", "getMe", "updateMe", "getUser", "joinServer", "resolveInvite",
+  // the caller's own sessions and password
+  "listSessions", "revokeSession", "revokeOtherSessions", "changePassword",
   // direct messages live outside the community: any account; the Dm entity refuses non-participants
   // (403, test/e2e/dms.test.ts walks every DM endpoint)
   "openDm", "listDms", "getDm", "closeDm", "updateDm", "addDmRecipient", "removeDmRecipient", "markDmRead",
   "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction",
   // two-factor and WebAuthn: the caller's own account, and the login steps that come before a session
   "getTwoFactor", "beginTwoFactorSetup", "confirmTwoFactorSetup", "removeTwoFactor", "loginTwoFactor",
-  "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential",
-  // the caller's own sessions and password
-  "listSessions", "revokeSession", "revokeOtherSessions", "changePassword"
+  "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential"
 ])
 
 const key = (method: string, path: string) => `${method} ${path}`

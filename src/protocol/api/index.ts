@@ -26,5 +26,5 @@ import * as WebAuthn from "./webauthn.js"
 const isEndpoint = (value: unknown): value is Endpoint =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
 
-export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Presence, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Dms, TwoFactor, WebAuthn, Admin, Sessions]
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Presence, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Sessions, TwoFactor, WebAuthn, Admin, Dms]
   .flatMap((module) => Object.values(module).filter(isEndpoint))

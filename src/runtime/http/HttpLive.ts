@@ -33,10 +33,10 @@ import { webauthnRoutes } from "./routes/webauthn.js"
 export const router = HttpRouter.empty.pipe(
   opsRoutes,
   authRoutes,
-  sessionsRoutes,
   twoFactorRoutes,
   webauthnRoutes,
   adminRoutes,
+  sessionsRoutes,
   userRoutes,
   presenceRoutes,
   serverRoutes,
