@@ -58,6 +58,8 @@ export const ErrorStatus = {
   WEBAUTHN_CREDENTIAL_NOT_FOUND: 404,
   INTERACTION_NOT_FOUND: 404,
   SESSION_NOT_FOUND: 404,
+  DEVICE_NOT_FOUND: 404,
+  DEVICE_PAIR_NOT_FOUND: 404,
   // 405
   METHOD_NOT_ALLOWED: 405,
   // 409
@@ -515,6 +517,69 @@ export class EmbedUnavailable extends Schema.TaggedError<EmbedUnavailable>()("Em
   }
 }
 
+// --- end-to-end encryption keys (seed 002 §8) -----------------------------------------------------
+
+/** No device of that id among the caller's. */
+export class DeviceNotFound extends Schema.TaggedError<DeviceNotFound>()("DeviceNotFound", {
+  message: message("Device not found.")
+}) {
+  get code() {
+    return "DEVICE_NOT_FOUND" as const
+  }
+}
+
+/** The user already has as many devices as the server allows (`max_devices_per_user`). */
+export class DeviceLimitReached extends Schema.TaggedError<DeviceLimitReached>()("DeviceLimitReached", {
+  message: message("The maximum number of devices has been reached."),
+  max: Schema.Number
+}) {
+  get code() {
+    return "DEVICE_LIMIT_REACHED" as const
+  }
+}
+
+/** None of the user's devices has a key package left to hand out. */
+export class PrekeyExhausted extends Schema.TaggedError<PrekeyExhausted>()("PrekeyExhausted", {
+  message: message("No prekeys are available for this user.")
+}) {
+  get code() {
+    return "PREKEY_EXHAUSTED" as const
+  }
+}
+
+export class KeyBackupNotFound extends Schema.TaggedError<KeyBackupNotFound>()("KeyBackupNotFound", {
+  message: message("No key backup exists.")
+}) {
+  get code() {
+    return "KEY_BACKUP_NOT_FOUND" as const
+  }
+}
+
+/** No pairing of that id among the caller's own. */
+export class DevicePairNotFound extends Schema.TaggedError<DevicePairNotFound>()("DevicePairNotFound", {
+  message: message("Pairing request not found.")
+}) {
+  get code() {
+    return "DEVICE_PAIR_NOT_FOUND" as const
+  }
+}
+
+export class DevicePairExpired extends Schema.TaggedError<DevicePairExpired>()("DevicePairExpired", {
+  message: message("The pairing request has expired.")
+}) {
+  get code() {
+    return "DEVICE_PAIR_EXPIRED" as const
+  }
+}
+
+export class DevicePairDenied extends Schema.TaggedError<DevicePairDenied>()("DevicePairDenied", {
+  message: message("The pairing request was denied.")
+}) {
+  get code() {
+    return "DEVICE_PAIR_DENIED" as const
+  }
+}
+
 // --- server side ---------------------------------------------------------------------------------
 
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", {
@@ -590,7 +655,14 @@ export const ProtocolErrors = [
   MessageTooLarge,
   EmbedUnavailable,
   ServiceUnavailable,
-  UnknownError
+  UnknownError,
+  DeviceNotFound,
+  DeviceLimitReached,
+  PrekeyExhausted,
+  KeyBackupNotFound,
+  DevicePairNotFound,
+  DevicePairExpired,
+  DevicePairDenied
 ] as const
 
 export type ProtocolError = InstanceType<(typeof ProtocolErrors)[number]>

@@ -5,6 +5,7 @@ import { CategoryId, DmId, FeedId, RoleId, RoomId, TargetId, UserId } from "./id
 import { PermissionSet } from "./permissions.js"
 import { ServerInfo } from "./api/server.js"
 import { User } from "./api/users.js"
+import { Device, KeyBlob, PairId, PairMethod } from "./api/keys.js"
 import { Member } from "./api/members.js"
 import { Category, Feed, OverrideTargetType, Room, SpaceType } from "./api/spaces.js"
 import { Role } from "./api/roles.js"
@@ -125,6 +126,43 @@ export const DmUpdate = event("DM_UPDATE", Dm)
 export const DmRecipientAdd = event("DM_RECIPIENT_ADD", Schema.Struct({ dm_id: DmId, user_id: UserId }))
 export const DmRecipientRemove = event("DM_RECIPIENT_REMOVE", Schema.Struct({ dm_id: DmId, user_id: UserId }))
 export const DmReadNotify = event("DM_READ_NOTIFY", Schema.Struct({ dm_id: DmId, user_id: UserId, up_to_msg_id: Snowflake }))
+
+// End-to-end encryption (seed 002 §4 "E2E Encryption Events"). MLS messages go to DM participants
+// alone; device and pairing events to the user's own sessions alone. IDENTIFY names no device, so
+// every session of a user receives them: `side` tells the two ends of a pairing apart.
+const MlsMessage = Schema.Struct({ dm_id: DmId, sender_id: UserId, data: KeyBlob })
+export const MlsWelcome = event("MLS_WELCOME", MlsMessage)
+export const MlsCommit = event("MLS_COMMIT", MlsMessage)
+export const MlsProposal = event("MLS_PROPOSAL", MlsMessage)
+export const DeviceListUpdate = event("DEVICE_LIST_UPDATE", Schema.Struct({ user_id: UserId, devices: Schema.Array(Device) }))
+export const DevicePairPrompt = event(
+  "DEVICE_PAIR_PROMPT",
+  Schema.Struct({
+    pair_id: PairId,
+    device_name: Schema.String,
+    /** The address the new device asked from. */
+    ip: Schema.NullOr(Schema.String),
+    /** Where that address is; null: this server does no address lookups. */
+    location: Schema.NullOr(Schema.String),
+    method: PairMethod,
+    /** QR method: the new device's temporary public key. */
+    temp_public_key: Schema.NullOr(KeyBlob),
+    expires_at: Schema.String
+  })
+)
+export const DevicePairResult = event("DEVICE_PAIR_RESULT", Schema.Struct({ pair_id: PairId, approved: Schema.Boolean }))
+export const DevicePairExpired = event("DEVICE_PAIR_EXPIRED", Schema.Struct({ pair_id: PairId }))
+/** Which end of the pairing sent it: the new device (`initiator`) or the one that approved (`responder`). */
+export const PairSide = Schema.Literal("initiator", "responder")
+const CPaceMessage = Schema.Struct({ pair_id: PairId, side: PairSide, data: KeyBlob })
+export const CPaceIsi = event("CPACE_ISI", CPaceMessage)
+export const CPaceRsi = event("CPACE_RSI", CPaceMessage)
+export const CPaceConfirm = event("CPACE_CONFIRM", CPaceMessage)
+export const CPaceLeafTransfer = event(
+  "CPACE_LEAF_TRANSFER",
+  Schema.Struct({ ...CPaceMessage.fields, nonce: Schema.NullOr(KeyBlob) })
+)
+export const KeyResetNotify = event("KEY_RESET_NOTIFY", Schema.Struct({ user_id: UserId }))
 export const DmMessageCreate = event("MESSAGE_CREATE", DmMessage)
 export const DmMessageUpdate = event(
   "MESSAGE_UPDATE",

@@ -157,19 +157,39 @@ const Base64 = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9+/]*={0,2}$/, { message: () => "base64 data expected" })
 )
 
-export const MlsRelay = Schema.Struct({
-  type: Schema.Literal("welcome", "commit", "proposal"),
-  data: Base64,
-  dm_id: Schema.optional(DmId),
-  recipients: Schema.optional(Schema.Array(UserId).pipe(Schema.maxItems(256)))
-})
+/**
+ * An MLS message for one DM (seed 002 §4 op 9). The seed's frame names no destination; the server
+ * needs one: `dm_id` always, and for a Welcome the invited users (`recipients`). Commits and
+ * Proposals go to every participant of the DM, or to the participants listed in `recipients`.
+ */
+export const MlsRelay = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("welcome"),
+    data: Base64,
+    dm_id: DmId,
+    recipients: Schema.Array(UserId).pipe(Schema.minItems(1), Schema.maxItems(256))
+  }),
+  Schema.Struct({
+    type: Schema.Literal("commit", "proposal"),
+    data: Base64,
+    dm_id: DmId,
+    recipients: Schema.optional(Schema.Array(UserId).pipe(Schema.minItems(1), Schema.maxItems(256)))
+  })
+)
+export type MlsRelay = typeof MlsRelay.Type
 
+/**
+ * A pairing message between two devices of the same user (seed 002 §4 op 10): `isi` and `confirm`
+ * from the new device, `rsi`, `confirm` and `leaf_transfer` (with its AES-GCM `nonce`) from the device
+ * that approved the pairing.
+ */
 export const CPaceRelay = Schema.Struct({
   type: Schema.Literal("isi", "rsi", "confirm", "leaf_transfer"),
   pair_id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)),
   data: Base64,
   nonce: Schema.optional(Base64)
 })
+export type CPaceRelay = typeof CPaceRelay.Type
 
 export const VoiceCodecNeg = Schema.Struct({
   codec: Schema.Literal("opus", "av1", "av1_screen"),

@@ -39,7 +39,15 @@ export const LimitRanges = {
   /** Everyone in one group DM, its creator included (reference API.md "Direct Messages": 403 beyond). */
   max_group_dm_participants: limit(2, 1_000),
   /** A DM message body is ciphertext the server cannot count characters of: it is bounded in UTF-8 bytes. */
-  max_dm_message_bytes: limit(1_024, 1_048_576)
+  max_dm_message_bytes: limit(1_024, 1_048_576),
+  /** Registered E2EE devices of one user (reference API.md "Add Device": 503 DEVICE_LIMIT_REACHED beyond). */
+  max_devices_per_user: limit(1, 100),
+  /** One identity key, signed prekey or key package, and one relayed pairing message, in decoded bytes. */
+  max_key_package_bytes: limit(256, 65_536),
+  /** One relayed MLS Welcome, Commit or Proposal, in decoded bytes (a Welcome grows with the group). */
+  max_mls_message_bytes: limit(1_024, 786_432),
+  /** The encrypted key backup, in decoded bytes. */
+  max_key_backup_bytes: limit(1_024, 786_432)
 } as const
 
 export type LimitName = keyof typeof LimitRanges
@@ -65,7 +73,11 @@ export const DEFAULT_LIMITS: ServerLimits = {
   max_stickers: 100,
   max_group_dm_participants: 10,
   // room for a max_message_length body of four-byte characters, encrypted and base64-encoded
-  max_dm_message_bytes: 32_768
+  max_dm_message_bytes: 32_768,
+  max_devices_per_user: 10,
+  max_key_package_bytes: 16_384,
+  max_mls_message_bytes: 262_144,
+  max_key_backup_bytes: 262_144
 }
 
 export const getServer = endpoint({

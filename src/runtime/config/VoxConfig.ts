@@ -187,6 +187,10 @@ const voxConfig = Config.all({
     /** Largest sticker image in bytes. */
     stickerMaxBytes: positiveInt("stickerMaxBytes").pipe(Config.withDefault(512 * 1024))
   }).pipe(Config.nested("emoji")),
+  keys: Config.all({
+    /** How long a device pairing may take, from its request to the key transfer (seed 002 §8: 5 minutes). */
+    pairTtl: Config.duration("pairTtl").pipe(Config.withDefault(Duration.minutes(5)))
+  }).pipe(Config.nested("keys")),
   embeds: Config.all({
     /**
      * Let link previews (POST /api/v1/embeds/resolve) fetch loopback, private, link-local and other
@@ -251,6 +255,7 @@ export type VoxConfigFile = DeepPartial<{
     sweepInterval: string
   }
   emoji: { maxBytes: number; stickerMaxBytes: number }
+  keys: { pairTtl: string }
   embeds: { allowPrivateAddresses: boolean; allowHosts: ReadonlyArray<string>; timeout: string; maxBytes: number }
   rateLimits: RateLimitsFile
   cluster: { entityMaxIdleTime: string; entityTerminationTimeout: string }
