@@ -67,6 +67,7 @@ export const ErrorStatus = {
   CMD_ALREADY_REGISTERED: 409,
   "2FA_ALREADY_ENABLED": 409,
   USERNAME_TAKEN: 409,
+  REPORT_ALREADY_RESOLVED: 409,
   // 410
   INVITE_EXPIRED: 410,
   INTERACTION_EXPIRED: 410,
@@ -391,6 +392,23 @@ export class StickerNotFound extends Schema.TaggedError<StickerNotFound>()("Stic
   }
 }
 
+export class ReportNotFound extends Schema.TaggedError<ReportNotFound>()("ReportNotFound", {
+  message: message("Report not found.")
+}) {
+  get code() {
+    return "REPORT_NOT_FOUND" as const
+  }
+}
+
+/** A report is resolved once: its action was carried out then (not in the reference: Vox's own code). */
+export class ReportAlreadyResolved extends Schema.TaggedError<ReportAlreadyResolved>()("ReportAlreadyResolved", {
+  message: message("This report has already been resolved.")
+}) {
+  get code() {
+    return "REPORT_ALREADY_RESOLVED" as const
+  }
+}
+
 // --- invites -------------------------------------------------------------------------------------
 
 export class InviteExpired extends Schema.TaggedError<InviteExpired>()("InviteExpired", {
@@ -642,6 +660,8 @@ export const ProtocolErrors = [
   SessionNotFound,
   EmojiNotFound,
   StickerNotFound,
+  ReportNotFound,
+  ReportAlreadyResolved,
   InviteExpired,
   InviteInvalid,
   RateLimited,

@@ -16,6 +16,7 @@ import { Emoji, EmojiId, Sticker, StickerId } from "./api/emoji.js"
 import { Snowflake } from "./snowflake.js"
 import { Presence, TypingStart } from "./gateway.js"
 import { Dm, DmMessage } from "./api/dms.js"
+import { ModerationWarning } from "./api/reports.js"
 
 /** Who receives an event. The gateway resolves it to sessions; nobody outside it sees the event. */
 export const Audience = Schema.Union(
@@ -172,3 +173,6 @@ export const DmMessageDelete = event("MESSAGE_DELETE", Schema.Struct({ msg_id: S
 const DmReactionChange = Schema.Struct({ msg_id: Snowflake, dm_id: DmId, user_id: UserId, emoji: Schema.String })
 export const DmMessageReactionAdd = event("MESSAGE_REACTION_ADD", DmReactionChange)
 export const DmMessageReactionRemove = event("MESSAGE_REACTION_REMOVE", DmReactionChange)
+
+/** A moderator resolved a report against the user with a warning: to that user alone (api/reports.ts). */
+export const ModerationWarningEvent = event("MODERATION_WARNING", ModerationWarning)

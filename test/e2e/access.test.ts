@@ -28,7 +28,10 @@ const OPEN = new Set([
   "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction",
   // two-factor and WebAuthn: the caller's own account, and the login steps that come before a session
   "getTwoFactor", "beginTwoFactorSetup", "confirmTwoFactorSetup", "removeTwoFactor", "loginTwoFactor",
-  "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential"
+  "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential",
+  // reports: a DM participant need not be a member; what they may report is checked by the Community
+  // entity (test/e2e/reports.test.ts)
+  "createReport"
 ])
 
 const key = (method: string, path: string) => `${method} ${path}`
@@ -90,7 +93,8 @@ for (const backend of backends) {
             emoji: "x",
             emoji_id: 1,
             sticker_id: 1,
-            dm_id: 1
+            dm_id: 1,
+            report_id: 1
           }
           const guarded = endpoints.filter((e) => typeof e.access === "object")
           expect(guarded.length).toBeGreaterThan(25)
@@ -120,7 +124,7 @@ for (const backend of backends) {
           const layout = yield* owner.client.call(Spaces.getLayout)
           const feed = yield* owner.client.call(Spaces.createFeed, { body: { name: "g", type: "text" } })
           expect(layout.feeds.length + 1).toBe((yield* owner.client.call(Spaces.getLayout)).feeds.length)
-          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1, msg_id: 1, thread_id: 1, emoji: "x", emoji_id: 1, sticker_id: 1, dm_id: 1 }
+          const params = { feed_id: feed.feed_id, room_id: 1, category_id: 1, role_id: 1, user_id: owner.user_id, code: "x", target_type: "role", target_id: 1, msg_id: 1, thread_id: 1, emoji: "x", emoji_id: 1, sticker_id: 1, dm_id: 1, report_id: 1 }
 
           yield* leaver.client.call(Members.leaveServer)
           yield* owner.client.call(Members.banMember, { params: { user_id: banned.user_id }, body: { reason: "spam" } })

@@ -1,5 +1,5 @@
 // The Community entity (one instance): the single writer of server-wide state (accounts, members,
-// roles, structure, invites, bans, limits, the audit log) and the holder of the permission cache.
+// roles, structure, invites, bans, limits, the audit log, reports) and the holder of the permission cache.
 // HTTP handlers and the CLI call it through its client. Each group of its protocol lives in a folder.
 import { Entity } from "@effect/cluster"
 import { AccessRpcs } from "./access/rpcs.js"
@@ -9,6 +9,7 @@ import { EmojiRpcs } from "./emoji/rpcs.js"
 import { InviteRpcs } from "./invites/rpcs.js"
 import { LimitRpcs } from "./limits/rpcs.js"
 import { MemberRpcs } from "./members/rpcs.js"
+import { ReportRpcs } from "./reports/rpcs.js"
 import { RoleRpcs } from "./roles/rpcs.js"
 import { SpaceRpcs } from "./spaces/rpcs.js"
 import { SyncRpcs } from "./sync/rpcs.js"
@@ -29,5 +30,6 @@ export const Community = Entity.make("Community", [
   ...LimitRpcs,
   ...AuditRpcs,
   ...SyncRpcs,
-  ...EmojiRpcs
+  ...EmojiRpcs,
+  ...ReportRpcs
 ])

@@ -11,6 +11,7 @@ import { emojiHandlers } from "./emoji/handlers.js"
 import { inviteHandlers } from "./invites/handlers.js"
 import { limitHandlers } from "./limits/handlers.js"
 import { memberHandlers } from "./members/handlers.js"
+import { reportHandlers } from "./reports/handlers.js"
 import { roleHandlers } from "./roles/handlers.js"
 import { spaceHandlers } from "./spaces/handlers.js"
 import { syncHandlers } from "./sync/handlers.js"
@@ -30,7 +31,8 @@ export const CommunityLive = Community.toLayer(
       ...(yield* limitHandlers(ctx)),
       ...(yield* auditHandlers(ctx)),
       ...(yield* syncHandlers(ctx)),
-      ...(yield* emojiHandlers(ctx))
+      ...(yield* emojiHandlers(ctx)),
+      ...(yield* reportHandlers(ctx))
     })
   })
 )

@@ -11,6 +11,7 @@ import m0008 from "./0008_two_factor.js"
 import m0010 from "./0010_gateway.js"
 import m0011 from "./0011_files_cleanup.js"
 import m0012 from "./0012_dms.js"
+import m0015 from "./0015_reports.js"
 
 export const migrations = Migrator.fromRecord({
   "0001_accounts": m0001,
@@ -23,5 +24,6 @@ export const migrations = Migrator.fromRecord({
   "0008_two_factor": m0008,
   "0010_gateway": m0010,
   "0011_files_cleanup": m0011,
-  "0012_dms": m0012
+  "0012_dms": m0012,
+  "0015_reports": m0015
 })
