@@ -316,6 +316,24 @@ export class RoleHierarchy extends Schema.TaggedError<RoleHierarchy>()("RoleHier
   }
 }
 
+/** The recipient's dm-settings do not let the caller start a DM with them (seed 002 §12). */
+export class DmPermissionDenied extends Schema.TaggedError<DmPermissionDenied>()("DmPermissionDenied", {
+  message: message("This user does not accept DMs from you.")
+}) {
+  get code() {
+    return "DM_PERMISSION_DENIED" as const
+  }
+}
+
+/** A block stands between the caller and this user, whichever of the two made it (seed 002 §12). */
+export class UserBlocked extends Schema.TaggedError<UserBlocked>()("UserBlocked", {
+  message: message("A block stands between you and this user.")
+}) {
+  get code() {
+    return "USER_BLOCKED" as const
+  }
+}
+
 // --- not found -----------------------------------------------------------------------------------
 
 export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", {
@@ -651,6 +669,8 @@ export const ProtocolErrors = [
   Forbidden,
   Banned,
   RoleHierarchy,
+  DmPermissionDenied,
+  UserBlocked,
   UserNotFound,
   SpaceNotFound,
   MessageNotFound,

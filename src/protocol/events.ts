@@ -20,8 +20,11 @@ import { ModerationWarning } from "./api/reports.js"
 
 /** Who receives an event. The gateway resolves it to sessions; nobody outside it sees the event. */
 export const Audience = Schema.Union(
-  /** every member of the community */
-  Schema.TaggedStruct("server", {}),
+  /**
+   * every member of the community, but those in `except`: a presence is never shown to anyone on
+   * either side of a block with its user (seed 002 §12)
+   */
+  Schema.TaggedStruct("server", { except: Schema.optional(Schema.Array(UserId)) }),
   /** exactly these users */
   Schema.TaggedStruct("users", { user_ids: Schema.Array(UserId) }),
   /** members holding this server-level permission (e.g. VIEW_AUDIT_LOG) */
@@ -173,6 +176,19 @@ export const DmMessageDelete = event("MESSAGE_DELETE", Schema.Struct({ msg_id: S
 const DmReactionChange = Schema.Struct({ msg_id: Snowflake, dm_id: DmId, user_id: UserId, emoji: Schema.String })
 export const DmMessageReactionAdd = event("MESSAGE_REACTION_ADD", DmReactionChange)
 export const DmMessageReactionRemove = event("MESSAGE_REACTION_REMOVE", DmReactionChange)
+
+// Relationships (GATEWAY.md "User Relationship Events"), each to the users it concerns alone: `user_id`
+// acted on `target_id`. A friend request that is accepted comes again with `status: "accepted"`.
+// A block is told to its author's own sessions only: the blocked user is not told (they see the
+// block's effects, as seed 002 §12 lists them, and nothing more).
+export const FriendRequest = event(
+  "FRIEND_REQUEST",
+  Schema.Struct({ user_id: UserId, target_id: UserId, status: Schema.Literal("pending", "accepted") })
+)
+/** A friendship ended, or a request was cancelled or declined (by `user_id`, or by a block). */
+export const FriendRemove = event("FRIEND_REMOVE", Schema.Struct({ user_id: UserId, target_id: UserId }))
+export const BlockAdd = event("BLOCK_ADD", Schema.Struct({ user_id: UserId, target_id: UserId }))
+export const BlockRemove = event("BLOCK_REMOVE", Schema.Struct({ user_id: UserId, target_id: UserId }))
 
 /** A moderator resolved a report against the user with a warning: to that user alone (api/reports.ts). */
 export const ModerationWarningEvent = event("MODERATION_WARNING", ModerationWarning)

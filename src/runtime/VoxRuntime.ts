@@ -6,6 +6,7 @@ import { CommunityRepo } from "../actors/community/CommunityRepo.js"
 import { MemberRepo } from "../actors/community/members/MemberRepo.js"
 import { DmLive } from "../actors/dm/DmLive.js"
 import { FeedLive } from "../actors/feed/FeedLive.js"
+import { Relationships } from "../actors/relationships/Relationships.js"
 import { UserLive } from "../actors/user/UserLive.js"
 import { UserRepo } from "../actors/user/UserRepo.js"
 import { Accounts } from "./auth/Accounts.js"
@@ -47,7 +48,7 @@ const levels = {
 
 /** Entities, services and storage: a Vox server without its network edge. */
 export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
-  Layer.mergeAll(CommunityLive, UserLive, FeedLive, DmLive, Accounts.Default, LogLevelLive).pipe(
+  Layer.mergeAll(CommunityLive, UserLive, FeedLive, DmLive, Relationships.Default, Accounts.Default, LogLevelLive).pipe(
     Layer.provideMerge(
       Layer.mergeAll(
         Sessions.Default,

@@ -26,6 +26,8 @@ const OPEN = new Set([
   // (403, test/e2e/dms.test.ts walks every DM endpoint)
   "openDm", "listDms", "getDm", "closeDm", "updateDm", "addDmRecipient", "removeDmRecipient", "markDmRead",
   "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction",
+  // blocks, friends and dm-settings are the caller's own, member or not (test/e2e/relationships.test.ts)
+  "blockUser", "unblockUser", "listBlocks", "addFriend", "removeFriend", "listFriends", "getDmSettings", "updateDmSettings",
   // two-factor and WebAuthn: the caller's own account, and the login steps that come before a session
   "getTwoFactor", "beginTwoFactorSetup", "confirmTwoFactorSetup", "removeTwoFactor", "loginTwoFactor",
   "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential",

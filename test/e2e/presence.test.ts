@@ -2,19 +2,21 @@
 // other come online, change status (idle, dnd, custom status, activity) and go offline when their last
 // connection closes, by PRESENCE_UPDATE and by GET /users/{id}/presence; invisible looks offline; a
 // custom status is cleared at its expiry; an account outside the community hears no presence; typing
-// reaches those who can see the feed, only from those who may post there, once per few seconds.
-// (Blocks do not exist yet: the "blocks hold" half of the acceptance comes with them.)
+// reaches those who can see the feed, only from those who may post there, once per few seconds; blocks
+// hold: neither side of a block sees the other's presence, by event, snapshot or REST, until it is lifted.
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import type { Dispatch, GatewayClient } from "../../src/client/GatewayClient.js"
 import * as Members from "../../src/protocol/api/members.js"
 import * as Messages from "../../src/protocol/api/messages.js"
 import * as PresenceApi from "../../src/protocol/api/presence.js"
+import * as Rel from "../../src/protocol/api/relationships.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
 import { Op, type PresenceSet } from "../../src/protocol/gateway.js"
 import type { FeedId, UserId } from "../../src/protocol/ids.js"
 import { Permission } from "../../src/protocol/permissions.js"
 import { backends } from "../support/backends.js"
+import { eventsOfType, withSuiteDatabase } from "../support/db.js"
 import { dispatchesWithin, gatewayFor, nextDispatch } from "../support/gateway.js"
 import { rawEndpointRequest } from "../support/http.js"
 import { newUser, owner, TestServerLive, uniqueName } from "../support/server.js"
@@ -182,6 +184,51 @@ for (const backend of backends) {
           expect(asked).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN" } } })
           const unknown = yield* rawEndpointRequest(PresenceApi.getUserPresence, { user_id: 987_654_321 }, { token: watcher.token })
           expect(unknown).toMatchObject({ status: 404, body: { error: { code: "USER_NOT_FOUND" } } })
+        }))
+
+      it.scoped("blocks hold: neither side sees the other's presence, by event, snapshot or REST, until the block is lifted", () =>
+        Effect.gen(function* () {
+          const watcher = yield* newUser("watcher")
+          const blocker = yield* newUser("blocker")
+          const blocked = yield* newUser("blocked")
+          const watching = yield* connected(watcher.token)
+          const blockerGateway = yield* connected(blocker.token)
+          const blockedGateway = yield* connected(blocked.token)
+          yield* presenceShown(blockedGateway, blocker.user_id, "online")
+          yield* presenceShown(blockerGateway, blocked.user_id, "online")
+
+          // The block takes each out of the other's sight at once: both are told the other went offline.
+          yield* blocker.client.call(Rel.blockUser, { params: { user_id: blocked.user_id } })
+          const gone = yield* presenceShown(blockedGateway, blocker.user_id, "offline")
+          expect(gone.d).toEqual({ user_id: blocker.user_id, status: "offline", custom_status: null, activity: null })
+          yield* presenceShown(blockerGateway, blocked.user_id, "offline")
+          expect(yield* presenceOf(blocked, blocker.user_id)).toEqual(gone.d)
+          expect((yield* presenceOf(blocker, blocked.user_id)).status).toBe("offline")
+          // Everyone else still sees both as they are.
+          expect((yield* presenceOf(watcher, blocker.user_id)).status).toBe("online")
+
+          // Changes reach the watcher, not the other side; nor a new connection's snapshot.
+          yield* setPresence(blockerGateway, { status: "dnd", activity: { type: "playing", name: "Go" } })
+          yield* presenceShown(watching, blocker.user_id, "dnd")
+          yield* setPresence(blockedGateway, { status: "idle" })
+          yield* presenceShown(watching, blocked.user_id, "idle")
+          const second = yield* connected(blocked.token)
+          const heard = [...(yield* dispatchesWithin(blockedGateway)), ...(yield* dispatchesWithin(second))]
+          expect(heard.filter(isPresenceOf(blocker.user_id))).toEqual([])
+          expect((yield* dispatchesWithin(blockerGateway)).filter(isPresenceOf(blocked.user_id))).toEqual([])
+          // The log says so too: a RESUME or a sync would not find it either.
+          const logged = (yield* withSuiteDatabase(eventsOfType("PRESENCE_UPDATE")))
+            .filter((e) => e.payload.user_id === blocker.user_id && e.payload.status === "dnd")
+          expect(logged.map((e) => e.audience)).toEqual([{ _tag: "server", except: [blocked.user_id] }])
+
+          // Lifted: each sees the other as they are now.
+          yield* blocker.client.call(Rel.unblockUser, { params: { user_id: blocked.user_id } })
+          const back = yield* presenceShown(blockedGateway, blocker.user_id, "dnd")
+          expect(back.d.activity).toEqual({ type: "playing", name: "Go" })
+          yield* presenceShown(blockerGateway, blocked.user_id, "idle")
+          expect((yield* presenceOf(blocked, blocker.user_id)).status).toBe("dnd")
+          yield* setPresence(blockerGateway, { status: "online" })
+          yield* presenceShown(blockedGateway, blocker.user_id, "online")
         }))
 
       it.scoped("typing reaches those who can see the feed, only from those who may post there, once per few seconds", () =>

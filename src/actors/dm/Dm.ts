@@ -9,6 +9,7 @@ import { Schema } from "effect"
 import { Dm as DmInfo, DmMessageList, SendDmMessage, UpdateDm } from "../../protocol/api/dms.js"
 import { EditedMessage, EmojiParam, HistoryQuery, SentMessage } from "../../protocol/api/messages.js"
 import {
+  DmPermissionDenied,
   EmptyMessage,
   Forbidden,
   InvalidBody,
@@ -16,6 +17,7 @@ import {
   MessageNotFound,
   MessageTooLarge,
   SpaceTypeMismatch,
+  UserBlocked,
   UserNotFound
 } from "../../protocol/errors.js"
 import { UserId } from "../../protocol/ids.js"
@@ -34,35 +36,38 @@ export const Dm = Entity.make("Dm", [
   }),
   Rpc.make("AddRecipient", {
     payload: { ...Actor, user_id: UserId },
-    error: Schema.Union(Forbidden, SpaceTypeMismatch, UserNotFound)
+    error: Schema.Union(Forbidden, SpaceTypeMismatch, UserNotFound, UserBlocked, DmPermissionDenied)
   }),
   /** The caller themselves (leaving), or anyone when the caller owns the group. */
   Rpc.make("RemoveRecipient", {
     payload: { ...Actor, user_id: UserId },
     error: Schema.Union(Forbidden, SpaceTypeMismatch)
   }),
-  Rpc.make("MarkRead", { payload: { ...Actor, up_to_msg_id: Snowflake }, error: Schema.Union(Forbidden, MessageNotFound) }),
+  Rpc.make("MarkRead", {
+    payload: { ...Actor, up_to_msg_id: Snowflake },
+    error: Schema.Union(Forbidden, MessageNotFound, UserBlocked)
+  }),
   Rpc.make("Send", {
     payload: { ...Actor, message: SendDmMessage },
     success: SentMessage,
-    error: Schema.Union(Forbidden, EmptyMessage, MessageTooLarge, MessageNotFound, InvalidBody)
+    error: Schema.Union(Forbidden, EmptyMessage, MessageTooLarge, MessageNotFound, InvalidBody, UserBlocked)
   }),
   /** Newest first; with only `after`, oldest first from just after it. */
   Rpc.make("History", { payload: { ...Actor, query: HistoryQuery }, success: DmMessageList, error: Forbidden }),
-  /** Author only. */
+  /** Author only. Every write of messages, reactions and receipts refuses (USER_BLOCKED) in a 1:1 DM a block closed. */
   Rpc.make("Edit", {
     payload: { ...Actor, msg_id: Snowflake, body: Schema.String },
     success: EditedMessage,
-    error: Schema.Union(Forbidden, MessageNotFound, EmptyMessage, MessageTooLarge)
+    error: Schema.Union(Forbidden, MessageNotFound, EmptyMessage, MessageTooLarge, UserBlocked)
   }),
   /** Author only. */
-  Rpc.make("Delete", { payload: { ...Actor, msg_id: Snowflake }, error: Schema.Union(Forbidden, MessageNotFound) }),
+  Rpc.make("Delete", { payload: { ...Actor, msg_id: Snowflake }, error: Schema.Union(Forbidden, MessageNotFound, UserBlocked) }),
   Rpc.make("AddReaction", {
     payload: { ...Actor, msg_id: Snowflake, emoji: EmojiParam },
-    error: Schema.Union(Forbidden, MessageNotFound, LimitReached)
+    error: Schema.Union(Forbidden, MessageNotFound, LimitReached, UserBlocked)
   }),
   Rpc.make("RemoveReaction", {
     payload: { ...Actor, msg_id: Snowflake, emoji: EmojiParam },
-    error: Schema.Union(Forbidden, MessageNotFound)
+    error: Schema.Union(Forbidden, MessageNotFound, UserBlocked)
   })
 ])

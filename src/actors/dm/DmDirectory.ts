@@ -9,7 +9,7 @@ import type { DmId, UserId } from "../../protocol/ids.js"
 import { dieOnStorageError } from "../../runtime/db/storageErrors.js"
 import { Events } from "../../runtime/events/Events.js"
 import { readLimits } from "../community/limits/limits.js"
-import { checkDmAllowed } from "./allowed.js"
+import { checkDmAllowed, checkNotBlocked } from "./allowed.js"
 import { DmRepo } from "./DmRepo.js"
 import { toUsers, tooManyParticipants } from "./rules.js"
 
@@ -41,7 +41,9 @@ export class DmDirectory extends Effect.Service<DmDirectory>()("vox/DmDirectory"
             return yield* new InvalidBody({ message: "A DM needs someone besides you.", location: "body" })
           }
           yield* requireUsers([recipient])
-          yield* checkDmAllowed(actor, recipient)
+          // The recipient's dm-settings judge a new DM; the pair's existing one is reopened whatever they say.
+          const known = yield* repo.findPair(actor, recipient)
+          yield* (Option.isSome(known) ? checkNotBlocked(actor, recipient) : checkDmAllowed(actor, recipient))
           const now = Date.now()
           const inserted = yield* repo.insertPair(actor, recipient, now)
           if (Option.isSome(inserted)) {

@@ -14,7 +14,7 @@ import { type Emit, Events } from "../../runtime/events/Events.js"
 import { Snowflakes } from "../../runtime/ids/Snowflakes.js"
 import { readLimits } from "../community/limits/limits.js"
 import { seconds } from "../feed/FeedRepo.js"
-import { checkDmAllowed } from "./allowed.js"
+import { checkDmAllowed, checkDmOpen } from "./allowed.js"
 import { Dm } from "./Dm.js"
 import { DmDirectory } from "./DmDirectory.js"
 import { DmRepo, type DmMessageRow, toDmMessage } from "./DmRepo.js"
@@ -78,6 +78,7 @@ const DmEntityLive = Dm.toLayer(
             const prior = yield* repo.findByNonce(actor, input.nonce)
             if (Option.isSome(prior)) return yield* original(prior.value)
           }
+          yield* checkDmOpen(yield* current)
           yield* checkDmBody(input.body, (yield* readLimits).max_dm_message_bytes)
           if (input.reply_to !== undefined && Option.isNone(yield* repo.findMessage(dmId, input.reply_to))) {
             return yield* new MessageNotFound({ message: "The message replied to is not in this DM." })
@@ -160,6 +161,7 @@ const DmEntityLive = Dm.toLayer(
       write((emit) =>
         Effect.gen(function* () {
           const me = yield* participant(actor)
+          yield* checkDmOpen(yield* current)
           yield* message(upTo)
           // Receipts only move forward: an older or repeated one changes nothing and tells nobody.
           if (me.last_read_msg_id !== null && me.last_read_msg_id >= upTo) return
@@ -203,6 +205,7 @@ const DmEntityLive = Dm.toLayer(
         write((emit) =>
           Effect.gen(function* () {
             yield* participant(payload.actor)
+            yield* checkDmOpen(yield* current)
             const row = yield* message(payload.msg_id)
             if (row.author_id !== payload.actor) return yield* new Forbidden({ message: "Only the author can edit a message." })
             yield* checkDmBody(payload.body, (yield* readLimits).max_dm_message_bytes)
@@ -222,6 +225,7 @@ const DmEntityLive = Dm.toLayer(
         write((emit) =>
           Effect.gen(function* () {
             yield* participant(payload.actor)
+            yield* checkDmOpen(yield* current)
             const row = yield* message(payload.msg_id)
             if (row.author_id !== payload.actor) return yield* new Forbidden({ message: "Only the author can delete a DM message." })
             yield* repo.removeMessage(row.id)
@@ -233,6 +237,7 @@ const DmEntityLive = Dm.toLayer(
         write((emit) =>
           Effect.gen(function* () {
             yield* participant(payload.actor)
+            yield* checkDmOpen(yield* current)
             const row = yield* message(payload.msg_id)
             if (yield* repo.hasReaction(row.id, payload.emoji, payload.actor)) return
             const emojis = yield* repo.emojisOn(row.id)
@@ -257,6 +262,7 @@ const DmEntityLive = Dm.toLayer(
         write((emit) =>
           Effect.gen(function* () {
             yield* participant(payload.actor)
+            yield* checkDmOpen(yield* current)
             const row = yield* message(payload.msg_id)
             if (!(yield* repo.hasReaction(row.id, payload.emoji, payload.actor))) return
             yield* repo.removeReaction(row.id, payload.emoji, payload.actor)

@@ -13,6 +13,7 @@ import * as Members from "./members.js"
 import * as Messages from "./messages.js"
 import * as Ops from "./ops.js"
 import * as Presence from "./presence.js"
+import * as Relationships from "./relationships.js"
 import * as Reports from "./reports.js"
 import * as Roles from "./roles.js"
 import * as Server from "./server.js"
@@ -27,5 +28,5 @@ import * as WebAuthn from "./webauthn.js"
 const isEndpoint = (value: unknown): value is Endpoint =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
 
-export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Presence, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Sessions, TwoFactor, WebAuthn, Admin, Dms, Reports]
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Presence, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Sessions, TwoFactor, WebAuthn, Admin, Dms, Relationships, Reports]
   .flatMap((module) => Object.values(module).filter(isEndpoint))

@@ -115,8 +115,11 @@ export const makeAudienceIndex = Effect.gen(function* () {
   /** The connected users who may receive an event with this audience. */
   const recipients = (audience: Audience): Iterable<number> => {
     switch (audience._tag) {
-      case "server":
-        return members
+      case "server": {
+        const except = audience.except
+        if (except === undefined || except.length === 0) return members
+        return [...members].filter((id) => !except.includes(id as UserId))
+      }
       case "users":
         return audience.user_ids.filter((id) => users.has(id))
       case "permission": {
@@ -147,7 +150,7 @@ export const makeAudienceIndex = Effect.gen(function* () {
     const member = members.has(userId)
     switch (audience._tag) {
       case "server":
-        return member
+        return member && !(audience.except?.includes(userId as UserId) ?? false)
       case "users":
         return audience.user_ids.includes(userId as UserId)
       case "permission":

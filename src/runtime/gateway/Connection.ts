@@ -139,7 +139,7 @@ export const serveConnection = (ws: WebSocket, request: IncomingMessage, options
         yield* presence.connected(caller.userId)
         yield* Effect.addFinalizer(() => presence.disconnected(caller.userId))
         // Presence is for members only (PRESENCE_UPDATE's audience): an account outside the community gets no snapshot.
-        const online = delivery.canSee(caller.userId, { _tag: "server" }) ? yield* presence.online : []
+        const online = delivery.canSee(caller.userId, { _tag: "server" }) ? yield* presence.onlineFor(caller.userId) : []
         const id = newSessionId()
         const stored: StoredSession = { id, userId: caller.userId, base: position, preamble: 1 + online.length }
         yield* store.save(stored)

@@ -2,10 +2,15 @@
 // `presence` table; whether they are online follows from their live gateway connections on this node.
 // Every change others can see is a PRESENCE_UPDATE in the event log, so it is delivered in order with
 // everything else and replayed on RESUME. `invisible` is shown to everyone else as `offline`.
+// A block hides each of its two users' presence from the other, whoever made it (seed 002 §12: the
+// blocked user does not see the blocker; the reference adds the other way): announcements leave out
+// everyone on the other side of a block, the READY snapshot and GET /users/{id}/presence show them
+// offline, and a new or lifted block tells the two what they now see of each other.
 //
 // One node holds every connection today; a cluster issue moves the connection count into the cluster.
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Fiber, Option, Schema } from "effect"
+import { makeRelationshipRepo } from "../../actors/relationships/RelationshipRepo.js"
 import { PresenceUpdate } from "../../protocol/events.js"
 import {
   Activity,
@@ -62,10 +67,13 @@ const visible = (userId: UserId, chosen: Chosen | undefined, nowMs: number): Pre
 
 const same = (a: PresenceView, b: PresenceView) => stringifyJson(a) === stringifyJson(b)
 
+const offline = (userId: UserId): PresenceView => ({ user_id: userId, status: "offline", custom_status: null, activity: null })
+
 export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence", {
   scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const events = yield* Events
+    const relationships = yield* makeRelationshipRepo
     /** live connections per user on this node */
     const connections = new Map<number, number>()
     /** the choice of every connected user */
@@ -73,7 +81,12 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
     const expiryTimers = new Map<number, Fiber.RuntimeFiber<void>>()
 
     const announce = (presence: PresenceView) =>
-      events.transact((emit) => emit(PresenceUpdate, presence, { _tag: "server" }))
+      events.transact((emit) =>
+        Effect.gen(function* () {
+          const except = yield* relationships.blockedWith(presence.user_id)
+          yield* emit(PresenceUpdate, presence, except.length === 0 ? { _tag: "server" } : { _tag: "server", except })
+        })
+      )
 
     const load = (userId: UserId) =>
       sql`SELECT status, custom_status, activity FROM presence WHERE user_id = ${userId}`.pipe(
@@ -145,10 +158,7 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
     )
     if (stale.length > 0) {
       yield* sql`UPDATE presence SET online = 0 WHERE online = 1`.pipe(dieOnStorageError)
-      yield* Effect.forEach(stale, (row) =>
-        announce({ user_id: row.user_id as UserId, status: "offline", custom_status: null, activity: null }), {
-        discard: true
-      }).pipe(dieOnStorageError)
+      yield* Effect.forEach(stale, (row) => announce(offline(row.user_id as UserId)), { discard: true }).pipe(dieOnStorageError)
     }
 
     yield* Effect.addFinalizer(() =>
@@ -183,9 +193,7 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
           if (choice === undefined) return
           yield* store(userId, choice, false)
           const before = visible(userId, choice, Date.now())
-          if (before.status !== "offline") {
-            yield* announce({ user_id: userId, status: "offline", custom_status: null, activity: null })
-          }
+          if (before.status !== "offline") yield* announce(offline(userId))
         }).pipe(dieOnStorageError),
       /** op 7 from one of the user's connections. */
       set: (userId: UserId, update: PresenceSet) =>
@@ -197,18 +205,42 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
             activity: update.activity === undefined ? current.activity : update.activity
           })
         }),
-      /** What others see of a user now (GET /users/{id}/presence). */
-      of: (userId: UserId) => Effect.sync(() => visible(userId, chosen.get(userId), Date.now())),
-      /** Everyone visibly online, for a new session's first dispatches. */
-      online: Effect.sync(() => {
-        const now = Date.now()
-        const out: Array<PresenceView> = []
-        for (const [userId, choice] of chosen) {
-          const view = visible(userId as UserId, choice, now)
-          if (view.status !== "offline") out.push(view)
-        }
-        return out
-      })
+      /** What `viewer` sees of a user now (GET /users/{id}/presence). */
+      seenBy: (viewer: UserId, userId: UserId) =>
+        Effect.gen(function* () {
+          if (viewer !== userId && (yield* relationships.blockedEitherWay(viewer, userId))) return offline(userId)
+          return visible(userId, chosen.get(userId), Date.now())
+        }).pipe(dieOnStorageError),
+      /** Everyone `viewer` sees online, for a new session's first dispatches. */
+      onlineFor: (viewer: UserId) =>
+        Effect.gen(function* () {
+          const hidden = new Set<number>(yield* relationships.blockedWith(viewer))
+          const now = Date.now()
+          const out: Array<PresenceView> = []
+          for (const [userId, choice] of chosen) {
+            if (hidden.has(userId)) continue
+            const view = visible(userId as UserId, choice, now)
+            if (view.status !== "offline") out.push(view)
+          }
+          return out
+        }).pipe(dieOnStorageError),
+      /**
+       * A block between `a` and `b` was made or lifted: each of them, if a member, is told what they now
+       * see of the other (offline behind a block, else the real presence). Nothing is said of someone
+       * who looks offline anyway.
+       */
+      pairChanged: (a: UserId, b: UserId) =>
+        events.transact((emit) =>
+          Effect.gen(function* () {
+            const blocked = yield* relationships.blockedEitherWay(a, b)
+            const now = Date.now()
+            for (const [subject, viewer] of [[a, b], [b, a]] as const) {
+              const view = visible(subject, chosen.get(subject), now)
+              if (view.status === "offline" || !(yield* relationships.bothMembers(viewer, viewer))) continue
+              yield* emit(PresenceUpdate, blocked ? offline(subject) : view, { _tag: "users", user_ids: [viewer] })
+            }
+          })
+        ).pipe(dieOnStorageError)
     } as const
   })
 }) {}

@@ -1,11 +1,13 @@
 // Typing indicators (seed 002 §4 op 8): a TYPING_START to everyone who can see the feed, from someone
-// allowed to post there; in a DM, to its other participants, from a participant. There is no "stop":
+// allowed to post there; in a DM, to its other participants (but those on either side of a block with
+// the typer), from a participant. There is no "stop":
 // receivers expire an indicator after ~10 s and clients
 // repeat it every ~8 s, so one announcement per user and feed every few seconds is all that is sent;
 // repeats in between are absorbed here.
 import { Effect } from "effect"
 import { COMMUNITY_ID, Community } from "../../actors/community/Community.js"
 import { makeDmRepo } from "../../actors/dm/DmRepo.js"
+import { makeRelationshipRepo } from "../../actors/relationships/RelationshipRepo.js"
 import { TypingStartEvent } from "../../protocol/events.js"
 import type { Typing as TypingRequest } from "../../protocol/gateway.js"
 import type { DmId, UserId } from "../../protocol/ids.js"
@@ -21,6 +23,7 @@ export class Typing extends Effect.Service<Typing>()("vox/gateway/Typing", {
     const events = yield* Events
     const community = (yield* Community.client)(COMMUNITY_ID)
     const dms = yield* makeDmRepo
+    const relationships = yield* makeRelationshipRepo
     const lastSent = new Map<string, number>()
 
     const recently = (key: string, now: number) => {
@@ -39,7 +42,9 @@ export class Typing extends Effect.Service<Typing>()("vox/gateway/Typing", {
         if (!participants.includes(userId)) return false
         const now = Date.now()
         if (recently(`${userId}:dm:${dmId}`, now)) return true
-        const others = participants.filter((id) => id !== userId)
+        // Typing is activity: nobody on the other side of a block with the typer sees it (seed 002 §12).
+        const hidden = yield* relationships.blockedWith(userId)
+        const others = participants.filter((id) => id !== userId && !hidden.includes(id))
         if (others.length === 0) return true
         yield* events.transact((emit) =>
           emit(TypingStartEvent, { user_id: userId, dm_id: dmId, timestamp: now }, { _tag: "users", user_ids: others })

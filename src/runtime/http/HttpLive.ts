@@ -20,6 +20,7 @@ import { membersRoutes } from "./routes/members.js"
 import { messagesRoutes } from "./routes/messages.js"
 import { opsRoutes } from "./routes/ops.js"
 import { presenceRoutes } from "./routes/presence.js"
+import { relationshipsRoutes } from "./routes/relationships.js"
 import { reportsRoutes } from "./routes/reports.js"
 import { rolesRoutes } from "./routes/roles.js"
 import { searchRoutes } from "./routes/search.js"
@@ -53,7 +54,7 @@ export const router = HttpRouter.empty.pipe(
   filesRoutes,
   emojiRoutes
   // pipe takes at most 20 functions: the rest go on a second one
-).pipe(dmsRoutes, reportsRoutes)
+).pipe(dmsRoutes, relationshipsRoutes, reportsRoutes)
 
 const app = router.pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(new RouteNotFound()))))
 

@@ -5,6 +5,7 @@ import * as Dms from "../../protocol/api/dms.js"
 import * as Files from "../../protocol/api/files.js"
 import * as Messages from "../../protocol/api/messages.js"
 import * as Ops from "../../protocol/api/ops.js"
+import * as Relationships from "../../protocol/api/relationships.js"
 import * as Threads from "../../protocol/api/threads.js"
 import type { Endpoint } from "../../protocol/endpoint.js"
 import type { RateLimitCategory } from "./quotas.js"
@@ -35,7 +36,10 @@ const table: ReadonlyArray<readonly [Endpoint, LimitRule | typeof UNLIMITED]> = 
   [Messages.searchMessages, { category: "search" }],
   [Dms.openDm, { category: "dmOpen" }],
   [Dms.sendDmMessage, { category: "dmMessages", per: "dm_id" }],
-  [Dms.getDmHistory, { category: "history" }]
+  [Dms.getDmHistory, { category: "history" }],
+  // A friend request is the other way to reach a stranger: under friends_only it is the only one, so it
+  // draws from the DM-open bucket rather than giving spam a second door.
+  [Relationships.addFriend, { category: "dmOpen" }]
 ]
 
 const byEndpoint = new Map(table.map(([e, rule]) => [`${e.method} ${e.path}`, rule]))

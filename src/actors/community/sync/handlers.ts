@@ -34,7 +34,7 @@ const isCategory = (name: string): name is keyof typeof SyncCategories => Object
 const reaches = (view: AccessView, member: Membership, audience: Audience): boolean => {
   switch (audience._tag) {
     case "server":
-      return true
+      return !(audience.except?.includes(member.user_id) ?? false)
     case "users":
       return audience.user_ids.includes(member.user_id)
     case "permission":

@@ -11,6 +11,7 @@ import m0008 from "./0008_two_factor.js"
 import m0010 from "./0010_gateway.js"
 import m0011 from "./0011_files_cleanup.js"
 import m0012 from "./0012_dms.js"
+import m0013 from "./0013_relationships.js"
 import m0015 from "./0015_reports.js"
 
 export const migrations = Migrator.fromRecord({
@@ -25,5 +26,6 @@ export const migrations = Migrator.fromRecord({
   "0010_gateway": m0010,
   "0011_files_cleanup": m0011,
   "0012_dms": m0012,
+  "0013_relationships": m0013,
   "0015_reports": m0015
 })
