@@ -1,15 +1,7 @@
-// The `vox` commands: serve, migrate, admin ..., version.
-import { Console, Effect, Either, Layer, Schema } from "effect"
-import { COMMUNITY_ID, Community, type AccountSummary } from "../../actors/community/Community.js"
-import { Password, Username } from "../../protocol/api/fields.js"
-import { UserNotFound } from "../../protocol/errors.js"
-import { Accounts } from "../auth/Accounts.js"
-import { Sessions } from "../auth/Sessions.js"
-import { type ConfigSources, VoxConfig, type VoxConfigFile } from "../config/VoxConfig.js"
-import { VoxCoreLive, VoxServerLive } from "../VoxRuntime.js"
-import { DatabaseLive } from "../db/Database.js"
-import { listeningUrl } from "../http/HttpLive.js"
-import { migrate } from "../db/Migrate.js"
+// The `vox` commands: serve, migrate, admin ..., version. Only their names, flags and help live here; what each
+// does is in ./actions.ts, imported when it runs.
+import { Console, Effect, Either } from "effect"
+import type { ConfigSources, VoxConfigFile } from "../config/VoxConfig.js"
 import { describeFlags, type FlagSpec, type FlagValues, parseFlags, UsageError } from "./args.js"
 import { VERSION } from "./version.js"
 
@@ -51,27 +43,7 @@ const command = <F extends FlagSpec>(spec: {
   }
 }
 
-const validate = <A, I>(schema: Schema.Schema<A, I>, value: I, flag: string, usage: string) =>
-  Schema.decodeEither(schema)(value).pipe(
-    Either.mapLeft((e) => new UsageError({ message: `Invalid --${flag}: ${e.message.split("\n").at(-1)?.trim()}`, usage })),
-    Either.match({ onLeft: (e) => Effect.fail(e), onRight: Effect.succeed })
-  )
-
-const core = (sources: ConfigSources) => VoxCoreLive(VoxConfig.layerAdminTool(sources))
-
-const withAccount = <A, E, R>(username: string, f: (account: AccountSummary) => Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const community = (yield* Community.client)(COMMUNITY_ID)
-    const accounts = yield* community.ListAccounts()
-    const account = accounts.find((a) => a.username.toLowerCase() === username.toLowerCase())
-    if (account === undefined) return yield* new UserNotFound({ message: `No user named ${username}` })
-    return yield* f(account)
-  })
-
-const printAccount = (a: AccountSummary) =>
-  Console.log(
-    `${String(a.user_id).padStart(6)}  ${a.username.padEnd(32)} ${[a.owner ? "owner" : "", a.admin ? "admin" : "", a.suspended ? "suspended" : ""].filter(Boolean).join(",")}`
-  )
+const actions = Effect.promise(() => import("./actions.js"))
 
 const serve = command({
   name: "serve",
@@ -91,11 +63,7 @@ const serve = command({
         }
         http.port = port
       }
-      const layer = VoxServerLive(VoxConfig.layer(sourcesOf(values, { http })))
-      yield* Effect.gen(function* () {
-        yield* Console.log(`Vox ${VERSION} is listening on ${yield* listeningUrl}`)
-        return yield* Effect.never
-      }).pipe(Effect.provide(layer))
+      return yield* (yield* actions).serve(sourcesOf(values, { http }))
     })
 })
 
@@ -103,13 +71,7 @@ const migrateCommand = command({
   name: "migrate",
   summary: "Apply the database migrations this server has not run yet, then exit.",
   flags: {},
-  run: (values) =>
-    Effect.gen(function* () {
-      const applied = yield* migrate
-      yield* Console.log(
-        applied.length === 0 ? "The database is up to date." : applied.map(([id, name]) => `applied ${id}_${name}`).join("\n")
-      )
-    }).pipe(Effect.provide(DatabaseLive.pipe(Layer.provideMerge(VoxConfig.layer(sourcesOf(values))))))
+  run: (values) => Effect.flatMap(actions, (a) => a.migrateDatabase(sourcesOf(values)))
 })
 
 const createUser = command({
@@ -121,27 +83,14 @@ const createUser = command({
     "display-name": { type: "string", describe: "display name (default: the username)" },
     admin: { type: "boolean", describe: "make the user an administrator" }
   },
-  run: (values, usage) =>
-    Effect.gen(function* () {
-      const username = yield* validate(Username, values.username, "username", usage)
-      const password = yield* validate(Password, values.password, "password", usage)
-      const accounts = yield* Accounts
-      const member = yield* accounts.create({ username, password, display_name: values["display-name"], admin: values.admin, via: "admin" })
-      yield* Console.log(`Created user ${username} (id ${member.user_id})${member.owner ? ", owner" : ""}${values.admin ? ", administrator" : ""}`)
-    }).pipe(Effect.provide(core(sourcesOf(values))))
+  run: (values, usage) => Effect.flatMap(actions, (a) => a.createUser(sourcesOf(values), values, usage))
 })
 
 const listUsers = command({
   name: "admin list-users",
   summary: "List every account: id, username and flags.",
   flags: {},
-  run: (values) =>
-    Effect.gen(function* () {
-      const community = (yield* Community.client)(COMMUNITY_ID)
-      const accounts = yield* community.ListAccounts()
-      if (accounts.length === 0) return yield* Console.log("No users yet.")
-      yield* Effect.forEach(accounts, printAccount, { discard: true })
-    }).pipe(Effect.provide(core(sourcesOf(values))))
+  run: (values) => Effect.flatMap(actions, (a) => a.listUsers(sourcesOf(values)))
 })
 
 const userFlag = { username: { type: "string", describe: "the user", required: true } } as const
@@ -151,13 +100,7 @@ const setAdmin = (name: string, admin: boolean) =>
     name,
     summary: admin ? "Give a user the Admin role (ADMINISTRATOR)." : "Take the Admin role from a user (never the last one).",
     flags: userFlag,
-    run: (values) =>
-      withAccount(values.username, (account) =>
-        Effect.gen(function* () {
-          const community = (yield* Community.client)(COMMUNITY_ID)
-          yield* community.SetAdmin({ user_id: account.user_id, admin })
-          yield* Console.log(`${account.username} is ${admin ? "now" : "no longer"} an administrator`)
-        })).pipe(Effect.provide(core(sourcesOf(values))))
+    run: (values) => Effect.flatMap(actions, (a) => a.setAdmin(sourcesOf(values), values.username, admin))
   })
 
 const setSuspended = (name: string, suspended: boolean) =>
@@ -165,14 +108,7 @@ const setSuspended = (name: string, suspended: boolean) =>
     name,
     summary: suspended ? "Suspend a user: they cannot log in and their sessions end." : "Lift a user's suspension.",
     flags: userFlag,
-    run: (values) =>
-      withAccount(values.username, (account) =>
-        Effect.gen(function* () {
-          const community = (yield* Community.client)(COMMUNITY_ID)
-          yield* community.SetSuspended({ user_id: account.user_id, suspended })
-          const ended = suspended ? yield* Effect.flatMap(Sessions, (s) => s.revokeAll(account.user_id)) : 0
-          yield* Console.log(`${account.username} is ${suspended ? `suspended (${ended} sessions ended)` : "no longer suspended"}`)
-        })).pipe(Effect.provide(core(sourcesOf(values))))
+    run: (values) => Effect.flatMap(actions, (a) => a.setSuspended(sourcesOf(values), values.username, suspended))
   })
 
 const version = command({

@@ -1,6 +1,6 @@
 // `vox`: the command-line entry. Picks the command (one or two words), runs it, and turns failures into
 // one readable line and a non-zero exit code.
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Logger, LogLevel, Option } from "effect"
 import { commands, type Command } from "./commands.js"
 import { UsageError } from "./args.js"
