@@ -30,7 +30,13 @@ export const Audience = Schema.Union(
   /** members holding this server-level permission (e.g. VIEW_AUDIT_LOG) */
   Schema.TaggedStruct("permission", { permission: PermissionSet }),
   /** members holding this permission in one feed or room (VIEW_SPACE: who can see it) */
-  Schema.TaggedStruct("space", { space_type: SpaceType, space_id: Schema.Number, permission: PermissionSet })
+  Schema.TaggedStruct("space", {
+    space_type: SpaceType,
+    space_id: Schema.Number,
+    permission: PermissionSet,
+    /** left out: those on either side of a block with whoever is typing (seed 002 §12) */
+    except: Schema.optional(Schema.Array(UserId))
+  })
 )
 export type Audience = typeof Audience.Type
 
@@ -158,6 +164,7 @@ export const DevicePairResult = event("DEVICE_PAIR_RESULT", Schema.Struct({ pair
 export const DevicePairExpired = event("DEVICE_PAIR_EXPIRED", Schema.Struct({ pair_id: PairId }))
 /** Which end of the pairing sent it: the new device (`initiator`) or the one that approved (`responder`). */
 export const PairSide = Schema.Literal("initiator", "responder")
+export type PairSide = typeof PairSide.Type
 const CPaceMessage = Schema.Struct({ pair_id: PairId, side: PairSide, data: KeyBlob })
 export const CPaceIsi = event("CPACE_ISI", CPaceMessage)
 export const CPaceRsi = event("CPACE_RSI", CPaceMessage)

@@ -186,8 +186,10 @@ for (const backend of backends) {
           expect(unknown).toMatchObject({ status: 404, body: { error: { code: "USER_NOT_FOUND" } } })
         }))
 
-      it.scoped("blocks hold: neither side sees the other's presence, by event, snapshot or REST, until the block is lifted", () =>
+      it.scoped("blocks hold: neither side sees the other's presence or typing, by event, snapshot or REST, until the block is lifted", () =>
         Effect.gen(function* () {
+          const boss = yield* owner
+          const feed = yield* boss.client.call(Spaces.createFeed, { body: { name: uniqueName("blocks"), type: "text" } })
           const watcher = yield* newUser("watcher")
           const blocker = yield* newUser("blocker")
           const blocked = yield* newUser("blocked")
@@ -212,10 +214,16 @@ for (const backend of backends) {
           yield* presenceShown(watching, blocker.user_id, "dnd")
           yield* setPresence(blockedGateway, { status: "idle" })
           yield* presenceShown(watching, blocked.user_id, "idle")
+          // Typing in a feed both can see: the watcher sees each type, neither sees the other.
+          yield* typing(blockerGateway, feed.feed_id)
+          yield* nextDispatch(watching, isTypingOf(blocker.user_id, feed.feed_id))
+          yield* typing(blockedGateway, feed.feed_id)
+          yield* nextDispatch(watching, isTypingOf(blocked.user_id, feed.feed_id))
           const second = yield* connected(blocked.token)
           const heard = [...(yield* dispatchesWithin(blockedGateway)), ...(yield* dispatchesWithin(second))]
-          expect(heard.filter(isPresenceOf(blocker.user_id))).toEqual([])
-          expect((yield* dispatchesWithin(blockerGateway)).filter(isPresenceOf(blocked.user_id))).toEqual([])
+          expect(heard.filter((d) => isPresenceOf(blocker.user_id)(d) || isTypingOf(blocker.user_id, feed.feed_id)(d))).toEqual([])
+          expect((yield* dispatchesWithin(blockerGateway)).filter((d) =>
+            isPresenceOf(blocked.user_id)(d) || isTypingOf(blocked.user_id, feed.feed_id)(d))).toEqual([])
           // The log says so too: a RESUME or a sync would not find it either.
           const logged = (yield* withSuiteDatabase(eventsOfType("PRESENCE_UPDATE")))
             .filter((e) => e.payload.user_id === blocker.user_id && e.payload.status === "dnd")

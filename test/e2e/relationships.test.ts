@@ -195,6 +195,11 @@ for (const backend of backends) {
             expect({ setting, ...got }).toEqual({ setting, ...expected[setting] })
           }
 
+          // A group naming one recipient who refuses is refused whole: nothing is made.
+          const before = (yield* member.client.call(Dms.listDms)).dms.length
+          expect(yield* failure(openGroup(member, [host, of("everyone"), of("nobody")]))).toEqual({ code: "DM_PERMISSION_DENIED" })
+          expect((yield* member.client.call(Dms.listDms)).dms.length).toBe(before)
+
           // Settings judge new conversations: a 1:1 DM that exists goes on, and is reopened, under `nobody`.
           yield* say(host, existing.dm_id, "still here")
           yield* say(of("nobody"), existing.dm_id, "and me")

@@ -21,26 +21,25 @@ export type DmSettings = typeof DmSettings.Type
 export const FriendState = Schema.Literal("friend", "incoming", "outgoing")
 export type FriendState = typeof FriendState.Type
 
-/** Someone on the caller's friend list, or a request either way. */
-export const Friend = Schema.Struct({
+/** Who the other user is, enough to draw them in a list. */
+const OtherUser = {
   user_id: UserId,
   username: Schema.String,
   display_name: Schema.String,
-  avatar: Schema.NullOr(Schema.String),
+  avatar: Schema.NullOr(Schema.String)
+}
+
+/** Someone on the caller's friend list, or a request either way. */
+export const Friend = Schema.Struct({
+  ...OtherUser,
   relationship: FriendState,
   /** when the friendship began, or when the request was sent */
   since: Timestamp
 })
 export type Friend = typeof Friend.Type
 
-/** Someone the caller blocked. */
-export const BlockedUser = Schema.Struct({
-  user_id: UserId,
-  username: Schema.String,
-  display_name: Schema.String,
-  avatar: Schema.NullOr(Schema.String),
-  since: Timestamp
-})
+/** Someone the caller blocked, since when. */
+export const BlockedUser = Schema.Struct({ ...OtherUser, since: Timestamp })
 export type BlockedUser = typeof BlockedUser.Type
 
 export const MAX_RELATIONSHIP_PAGE = 200

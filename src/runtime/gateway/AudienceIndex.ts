@@ -133,9 +133,11 @@ export const makeAudienceIndex = Effect.gen(function* () {
         const key = spaceKey(audience.space_type, audience.space_id)
         const set = viewers.get(key)
         if (set === undefined) return []
-        if (audience.permission === Permission.VIEW_SPACE) return set
+        const except = audience.except
+        if (audience.permission === Permission.VIEW_SPACE && (except === undefined || except.length === 0)) return set
         const out: Array<number> = []
         for (const id of set) {
+          if (except?.includes(id as UserId)) continue
           if (has(users.get(id)!.grants.spaces.get(key) ?? NO_PERMISSIONS, audience.permission)) out.push(id)
         }
         return out
@@ -157,7 +159,7 @@ export const makeAudienceIndex = Effect.gen(function* () {
         return member && has(entry.grants.server, audience.permission)
       case "space": {
         const granted = entry.grants.spaces.get(spaceKey(audience.space_type, audience.space_id))
-        return granted !== undefined && has(granted, audience.permission)
+        return granted !== undefined && has(granted, audience.permission) && !(audience.except?.includes(userId as UserId) ?? false)
       }
     }
   }

@@ -1,6 +1,6 @@
 // Typing indicators (seed 002 §4 op 8): a TYPING_START to everyone who can see the feed, from someone
-// allowed to post there; in a DM, to its other participants (but those on either side of a block with
-// the typer), from a participant. There is no "stop":
+// allowed to post there; in a DM, to its other participants, from a participant. Typing is activity:
+// nobody on either side of a block with the typer sees it (seed 002 §12). There is no "stop":
 // receivers expire an indicator after ~10 s and clients
 // repeat it every ~8 s, so one announcement per user and feed every few seconds is all that is sent;
 // repeats in between are absorbed here.
@@ -42,7 +42,6 @@ export class Typing extends Effect.Service<Typing>()("vox/gateway/Typing", {
         if (!participants.includes(userId)) return false
         const now = Date.now()
         if (recently(`${userId}:dm:${dmId}`, now)) return true
-        // Typing is activity: nobody on the other side of a block with the typer sees it (seed 002 §12).
         const hidden = yield* relationships.blockedWith(userId)
         const others = participants.filter((id) => id !== userId && !hidden.includes(id))
         if (others.length === 0) return true
@@ -72,12 +71,14 @@ export class Typing extends Effect.Service<Typing>()("vox/gateway/Typing", {
         if (!allowed) return false
         const now = Date.now()
         if (recently(`${userId}:feed:${request.feed_id}`, now)) return true
+        const hidden = yield* relationships.blockedWith(userId)
         yield* events.transact((emit) =>
           emit(TypingStartEvent, { user_id: userId, feed_id: request.feed_id, timestamp: now }, {
             _tag: "space",
             space_type: "feed",
             space_id: request.feed_id,
-            permission: Permission.VIEW_SPACE
+            permission: Permission.VIEW_SPACE,
+            ...(hidden.length === 0 ? {} : { except: hidden })
           })
         )
         return true

@@ -40,6 +40,7 @@ const reaches = (view: AccessView, member: Membership, audience: Audience): bool
     case "permission":
       return has(member.permissions, audience.permission)
     case "space":
+      if (audience.except?.includes(member.user_id)) return false
       return Option.match(view.permissionsIn(member, { type: audience.space_type, id: audience.space_id }), {
         onNone: () => false,
         onSome: (set) => has(set, audience.permission)
