@@ -5,6 +5,10 @@ import { CommunityLive } from "../actors/community/CommunityLive.js"
 import { CommunityRepo } from "../actors/community/CommunityRepo.js"
 import { MemberRepo } from "../actors/community/members/MemberRepo.js"
 import { DmLive } from "../actors/dm/DmLive.js"
+import { KeyDirectory } from "../actors/keys/KeyDirectory.js"
+import { Pairing } from "../actors/keys/Pairing.js"
+import { PairingExpiryLive } from "../actors/keys/PairingExpiry.js"
+import { KeyRelaysLive } from "../actors/keys/relays.js"
 import { FeedLive } from "../actors/feed/FeedLive.js"
 import { Relationships } from "../actors/relationships/Relationships.js"
 import { UserLive } from "../actors/user/UserLive.js"
@@ -48,7 +52,7 @@ const levels = {
 
 /** Entities, services and storage: a Vox server without its network edge. */
 export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
-  Layer.mergeAll(CommunityLive, UserLive, FeedLive, DmLive, Relationships.Default, Accounts.Default, LogLevelLive).pipe(
+  Layer.mergeAll(CommunityLive, UserLive, FeedLive, DmLive, Relationships.Default, KeyDirectory.Default, Pairing.Default, Accounts.Default, LogLevelLive).pipe(
     Layer.provideMerge(
       Layer.mergeAll(
         Sessions.Default,
@@ -68,9 +72,11 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
 
 /** The server: the core plus the HTTP API on the configured host and port. */
 export const VoxServerLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
-  Layer.mergeAll(HttpAppLive, EventRetentionLive, FileCleanupLive).pipe(
+  Layer.mergeAll(HttpAppLive, EventRetentionLive, FileCleanupLive, PairingExpiryLive).pipe(
     Layer.provideMerge(HttpServerLive),
     Layer.provideMerge(GatewayLive),
+    // the opcodes of features beyond the gateway core: op 9 and op 10 (E2EE relays)
+    Layer.provideMerge(KeyRelaysLive),
     // the server's alone: `vox admin` tools beside it must not touch uploads in progress
     Layer.provideMerge(FileStoreLive),
     Layer.provideMerge(VoxCoreLive(config))

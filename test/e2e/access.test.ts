@@ -28,6 +28,10 @@ const OPEN = new Set([
   "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction",
   // blocks, friends and dm-settings are the caller's own, member or not (test/e2e/relationships.test.ts)
   "blockUser", "unblockUser", "listBlocks", "addFriend", "removeFriend", "listFriends", "getDmSettings", "updateDmSettings",
+  // E2EE keys belong to accounts, as DMs do: the caller's own devices, keys, pairings and backup; a
+  // claim of another user's key packages asks whether the caller may DM them (test/e2e/keys.test.ts)
+  "listDevices", "addDevice", "removeDevice", "uploadPrekeys", "claimPrekeys", "startPairing", "respondPairing",
+  "putKeyBackup", "getKeyBackup", "resetKeys",
   // two-factor and WebAuthn: the caller's own account, and the login steps that come before a session
   "getTwoFactor", "beginTwoFactorSetup", "confirmTwoFactorSetup", "removeTwoFactor", "loginTwoFactor",
   "webauthnChallenge", "webauthnLogin", "listWebAuthnCredentials", "deleteWebAuthnCredential",

@@ -24,7 +24,7 @@ for (const backend of backends) {
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient.SqlClient
           const rows = yield* sql`SELECT migration_id FROM vox_migrations`
-          expect(rows.map((r) => Number(r.migration_id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 15])
+          expect(rows.map((r) => Number(r.migration_id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15])
           const roles = yield* sql`SELECT name, permissions FROM roles WHERE is_everyone = 1`
           expect(roles).toHaveLength(1)
         }))

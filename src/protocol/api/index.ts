@@ -9,6 +9,7 @@ import * as Embeds from "./embeds.js"
 import * as Emoji from "./emoji.js"
 import * as Files from "./files.js"
 import * as Invites from "./invites.js"
+import * as Keys from "./keys.js"
 import * as Members from "./members.js"
 import * as Messages from "./messages.js"
 import * as Ops from "./ops.js"
@@ -28,5 +29,5 @@ import * as WebAuthn from "./webauthn.js"
 const isEndpoint = (value: unknown): value is Endpoint =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "access" in value
 
-export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Presence, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Sessions, TwoFactor, WebAuthn, Admin, Dms, Relationships, Reports]
+export const endpoints: ReadonlyArray<Endpoint> = [Ops, Auth, Users, Presence, Server, Spaces, Roles, Members, Invites, Audit, Sync, Messages, Threads, Files, Embeds, Emoji, Sessions, TwoFactor, WebAuthn, Admin, Dms, Relationships, Reports, Keys]
   .flatMap((module) => Object.values(module).filter(isEndpoint))

@@ -72,9 +72,7 @@ export const UploadPrekeys = Schema.Struct({
   device_id: Schema.optional(DeviceId),
   identity_key: Schema.optional(KeyBlob),
   signed_prekey: Schema.optional(KeyBlob),
-  one_time_prekeys: Schema.optionalWith(Schema.Array(KeyBlob).pipe(Schema.maxItems(MAX_PREKEYS_PER_UPLOAD)), {
-    default: () => []
-  }),
+  one_time_prekeys: Schema.optional(Schema.Array(KeyBlob).pipe(Schema.maxItems(MAX_PREKEYS_PER_UPLOAD))),
   /** Reusable key package (RFC 9420 §16.8 "last resort"): handed out, never used up. */
   last_resort_prekey: Schema.optional(KeyBlob)
 })
@@ -103,7 +101,8 @@ export type PairMethod = typeof PairMethod.Type
 
 export const StartPairing = Schema.Struct({
   device_name: Name("Device"),
-  method: Schema.optionalWith(PairMethod, { default: () => "cpace" as const }),
+  /** Default `cpace`. */
+  method: Schema.optional(PairMethod),
   /** QR method only: the new device's temporary public key. */
   temp_public_key: Schema.optional(KeyBlob)
 })

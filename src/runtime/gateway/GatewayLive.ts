@@ -12,7 +12,6 @@ import { VoxConfig } from "../config/VoxConfig.js"
 import { Upgrades } from "../http/HttpLive.js"
 import { serveConnection } from "./Connection.js"
 import { Delivery } from "./Delivery.js"
-import { GatewayFeatureOps } from "./FeatureOps.js"
 import { Presence } from "./Presence.js"
 import { SessionStore } from "./SessionStore.js"
 import { Typing } from "./Typing.js"
@@ -88,6 +87,6 @@ const CLOSE_GRACE_MS = 1_000
 
 /** The gateway and what it needs, providing the HTTP server's upgrade diversion. */
 export const GatewayLive = GatewayUpgrades.pipe(
-  Layer.provide(Layer.mergeAll(Typing.Default, GatewayFeatureOps.none)),
+  Layer.provide(Typing.Default),
   Layer.provideMerge(Layer.mergeAll(Delivery.Default, SessionStore.Default, Presence.Default))
 )

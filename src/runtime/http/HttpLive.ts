@@ -16,6 +16,7 @@ import { embedsRoutes } from "./routes/embeds.js"
 import { emojiRoutes } from "./routes/emoji.js"
 import { filesRoutes } from "./routes/files.js"
 import { invitesRoutes } from "./routes/invites.js"
+import { keysRoutes } from "./routes/keys.js"
 import { membersRoutes } from "./routes/members.js"
 import { messagesRoutes } from "./routes/messages.js"
 import { opsRoutes } from "./routes/ops.js"
@@ -54,7 +55,7 @@ export const router = HttpRouter.empty.pipe(
   filesRoutes,
   emojiRoutes
   // pipe takes at most 20 functions: the rest go on a second one
-).pipe(dmsRoutes, relationshipsRoutes, reportsRoutes)
+).pipe(dmsRoutes, relationshipsRoutes, reportsRoutes, keysRoutes)
 
 const app = router.pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(new RouteNotFound()))))
 

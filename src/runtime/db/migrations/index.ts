@@ -12,6 +12,7 @@ import m0010 from "./0010_gateway.js"
 import m0011 from "./0011_files_cleanup.js"
 import m0012 from "./0012_dms.js"
 import m0013 from "./0013_relationships.js"
+import m0014 from "./0014_keys.js"
 import m0015 from "./0015_reports.js"
 
 export const migrations = Migrator.fromRecord({
@@ -27,5 +28,6 @@ export const migrations = Migrator.fromRecord({
   "0011_files_cleanup": m0011,
   "0012_dms": m0012,
   "0013_relationships": m0013,
+  "0014_keys": m0014,
   "0015_reports": m0015
 })
