@@ -97,3 +97,5 @@ export const openBackup = (phrase: string, userId: number, blob: Uint8Array) =>
     const nonce = blob.subarray(HEADER_BYTES, HEADER_BYTES + Aead.NONCE_BYTES)
     return yield* Aead.open(key, nonce, blob.subarray(HEADER_BYTES + Aead.NONCE_BYTES), concat(blob.subarray(0, HEADER_BYTES), recoverySalt(userId)))
   })
+
+export type RecoveryError = RecoveryPhraseInvalid | SealedBoxUndecryptable
