@@ -26,6 +26,9 @@ const OPEN = new Set([
   // (403, test/e2e/dms.test.ts walks every DM endpoint)
   "openDm", "listDms", "getDm", "closeDm", "updateDm", "addDmRecipient", "removeDmRecipient", "markDmRead",
   "getDmHistory", "sendDmMessage", "editDmMessage", "deleteDmMessage", "addDmReaction", "removeDmReaction",
+  // a DM's files too; a download checks the file's own feed (membership and permissions) or DM
+  // (test/e2e/files.test.ts, test/e2e/dmFiles.test.ts)
+  "uploadDmFile", "downloadFile", "downloadThumbnail",
   // blocks, friends and dm-settings are the caller's own, member or not (test/e2e/relationships.test.ts)
   "blockUser", "unblockUser", "listBlocks", "addFriend", "removeFriend", "listFriends", "getDmSettings", "updateDmSettings",
   // E2EE keys belong to accounts, as DMs do: the caller's own devices, keys, pairings and backup; a

@@ -17,20 +17,28 @@ export const PNG = Buffer.from(
 export const upload = (token: string, feedId: number, parts: ReadonlyArray<Part>) =>
   postMultipart(`/api/v1/feeds/${feedId}/files`, token, parts)
 
-/** Uploads `data` as the `file` part, with the `name` and `mime` fields when given. */
+/** `data` as the `file` part, with the `name` and `mime` fields when given. */
+const fileParts = (data: string | Uint8Array, name?: string, mime?: string): ReadonlyArray<Part> => [
+  { name: "file", filename: "upload.bin", contentType: mime ?? "application/octet-stream", data },
+  ...(name === undefined ? [] : [{ name: "name", data: name }]),
+  ...(mime === undefined ? [] : [{ name: "mime", data: mime }])
+]
+
+/** Uploads `data` to a feed as the `file` part, with the `name` and `mime` fields when given. */
 export const uploadFile = (token: string, feedId: number, data: string | Uint8Array, name?: string, mime?: string) =>
-  upload(token, feedId, [
-    { name: "file", filename: "upload.bin", contentType: mime ?? "application/octet-stream", data },
-    ...(name === undefined ? [] : [{ name: "name", data: name }]),
-    ...(mime === undefined ? [] : [{ name: "mime", data: mime }])
-  ])
+  upload(token, feedId, fileParts(data, name, mime))
+
+/** Uploads `data` to a DM, as `uploadFile` does to a feed. */
+export const uploadDmFile = (token: string, dmId: number, data: string | Uint8Array, name?: string, mime?: string) =>
+  postMultipart(`/api/v1/dms/${dmId}/files`, token, fileParts(data, name, mime))
 
 /** The file, or with `/thumbnail` after the id its thumbnail. */
 export const download = (token: string, fileId: string) => request("GET", `/api/v1/files/${fileId}`, { token })
 
 const FileRow = Schema.Struct({
   id: Schema.String,
-  feed_id: IntColumn,
+  /** null for a DM's file */
+  feed_id: Schema.NullOr(IntColumn),
   name: Schema.String,
   mime: Schema.String,
   size: IntColumn,

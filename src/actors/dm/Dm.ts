@@ -11,6 +11,7 @@ import { EditedMessage, EmojiParam, HistoryQuery, SentMessage } from "../../prot
 import {
   DmPermissionDenied,
   EmptyMessage,
+  FileNotFound,
   Forbidden,
   InvalidBody,
   LimitReached,
@@ -50,7 +51,7 @@ export const Dm = Entity.make("Dm", [
   Rpc.make("Send", {
     payload: { ...Actor, message: SendDmMessage },
     success: SentMessage,
-    error: Schema.Union(Forbidden, EmptyMessage, MessageTooLarge, MessageNotFound, InvalidBody, UserBlocked)
+    error: Schema.Union(Forbidden, EmptyMessage, MessageTooLarge, MessageNotFound, InvalidBody, UserBlocked, FileNotFound)
   }),
   /** Newest first; with only `after`, oldest first from just after it. */
   Rpc.make("History", { payload: { ...Actor, query: HistoryQuery }, success: DmMessageList, error: Forbidden }),

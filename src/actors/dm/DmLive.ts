@@ -5,7 +5,7 @@ import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Effect, Layer, Option } from "effect"
 import type { Dm as DmInfo, SendDmMessage, UpdateDm } from "../../protocol/api/dms.js"
-import { Forbidden, InvalidBody, LimitReached, MessageNotFound, UserNotFound } from "../../protocol/errors.js"
+import { FileNotFound, Forbidden, InvalidBody, LimitReached, MessageNotFound, UserNotFound } from "../../protocol/errors.js"
 import * as Ev from "../../protocol/events.js"
 import { DmId, type UserId } from "../../protocol/ids.js"
 import type { Snowflake } from "../../protocol/snowflake.js"
@@ -79,7 +79,14 @@ const DmEntityLive = Dm.toLayer(
             if (Option.isSome(prior)) return yield* original(prior.value)
           }
           yield* checkDmOpen(yield* current)
-          yield* checkDmBody(input.body, (yield* readLimits).max_dm_message_bytes)
+          const attachments = input.attachments ?? []
+          yield* checkDmBody(input.body, (yield* readLimits).max_dm_message_bytes, attachments.length > 0)
+          // An attachment is a file uploaded to this very DM: its download is checked against this
+          // DM's participants, so a file of another DM or of a feed cannot be shown here.
+          const uploaded = yield* repo.filesOf(dmId, attachments)
+          if (attachments.some((id) => !uploaded.has(id))) {
+            return yield* new FileNotFound({ message: "An attached file was not uploaded to this DM." })
+          }
           if (input.reply_to !== undefined && Option.isNone(yield* repo.findMessage(dmId, input.reply_to))) {
             return yield* new MessageNotFound({ message: "The message replied to is not in this DM." })
           }
@@ -89,6 +96,7 @@ const DmEntityLive = Dm.toLayer(
             author_id: actor,
             body: input.body,
             reply_to: input.reply_to ?? null,
+            attachments,
             created_at: Date.now(),
             edited_at: null
           }
@@ -208,7 +216,7 @@ const DmEntityLive = Dm.toLayer(
             yield* checkDmOpen(yield* current)
             const row = yield* message(payload.msg_id)
             if (row.author_id !== payload.actor) return yield* new Forbidden({ message: "Only the author can edit a message." })
-            yield* checkDmBody(payload.body, (yield* readLimits).max_dm_message_bytes)
+            yield* checkDmBody(payload.body, (yield* readLimits).max_dm_message_bytes, row.attachments.length > 0)
             const now = Date.now()
             yield* repo.editBody(row.id, payload.body, now)
             const edit_timestamp = seconds(now)

@@ -6,8 +6,9 @@ import { Effect, Option, Schema } from "effect"
 import type { Dm, DmMessage } from "../../protocol/api/dms.js"
 import type { Reaction } from "../../protocol/api/messages.js"
 import { DmId, UserId } from "../../protocol/ids.js"
+import { stringifyJson } from "../../protocol/json.js"
 import { type Snowflake, SnowflakeFromString, snowflakeToUnixMs } from "../../protocol/snowflake.js"
-import { BoolColumn, decodeRows, IntColumn } from "../../runtime/db/columns.js"
+import { BoolColumn, decodeRows, IntColumn, JsonColumn } from "../../runtime/db/columns.js"
 import { seconds } from "../feed/FeedRepo.js"
 
 const DmRow = Schema.Struct({
@@ -35,11 +36,14 @@ export const DmMessageRow = Schema.Struct({
   author_id: Schema.compose(IntColumn, UserId),
   body: Schema.String,
   reply_to: Schema.NullOr(SnowflakeFromString),
+  /** ids of files uploaded to this DM (migration 0015) */
+  attachments: JsonColumn(Schema.Array(Schema.String)),
   created_at: IntColumn,
   edited_at: Schema.NullOr(IntColumn)
 })
 export type DmMessageRow = typeof DmMessageRow.Type
-const MESSAGE_COLUMNS = `CAST(id AS TEXT) AS id, dm_id, author_id, body, CAST(reply_to AS TEXT) AS reply_to, created_at, edited_at`
+const MESSAGE_COLUMNS =
+  `CAST(id AS TEXT) AS id, dm_id, author_id, body, CAST(reply_to AS TEXT) AS reply_to, attachments, created_at, edited_at`
 
 const LastMessageRow = Schema.Struct({ dm_id: Schema.compose(IntColumn, DmId), last_id: SnowflakeFromString })
 const NonceRow = Schema.Struct({ id: SnowflakeFromString, dm_id: Schema.compose(IntColumn, DmId), created_at: IntColumn })
@@ -54,6 +58,7 @@ const decodeLastMessages = decodeRows(LastMessageRow)
 const decodeNonces = decodeRows(NonceRow)
 const decodeIds = decodeRows(IdRow)
 const decodeReactions = decodeRows(ReactionRow)
+const decodeFileIds = decodeRows(Schema.Struct({ id: Schema.String }))
 
 export const toDmMessage = (row: DmMessageRow, reactions: ReadonlyArray<Reaction> = []): DmMessage => ({
   msg_id: row.id,
@@ -63,6 +68,7 @@ export const toDmMessage = (row: DmMessageRow, reactions: ReadonlyArray<Reaction
   timestamp: seconds(row.created_at),
   reply_to: row.reply_to,
   edit_timestamp: row.edited_at === null ? null : seconds(row.edited_at),
+  attachments: row.attachments,
   reactions,
   federated: false,
   author_address: null
@@ -74,6 +80,7 @@ export interface NewDmMessage {
   readonly author_id: UserId
   readonly body: string
   readonly reply_to: Snowflake | null
+  readonly attachments: ReadonlyArray<string>
   readonly nonce: string | null
   readonly created_at: number
 }
@@ -239,6 +246,7 @@ export const makeDmRepo = Effect.gen(function* () {
       author_id: m.author_id,
       body: m.body,
       reply_to: m.reply_to === null ? null : m.reply_to.toString(),
+      attachments: stringifyJson(m.attachments),
       nonce: m.nonce,
       created_at: m.created_at,
       edited_at: null
@@ -248,6 +256,15 @@ export const makeDmRepo = Effect.gen(function* () {
       Effect.map((rows) => rows.length > 0)
     )
   }
+
+  /** Which of these file ids were uploaded to this DM (the files table's own, read only). */
+  const filesOf = (dmId: DmId, ids: ReadonlyArray<string>) =>
+    ids.length === 0
+      ? Effect.succeed(new Set<string>())
+      : sql`SELECT id FROM files WHERE dm_id = ${dmId} AND ${sql.in("id", ids)}`.pipe(
+        Effect.flatMap(decodeFileIds),
+        Effect.map((rows) => new Set(rows.map((r) => r.id)))
+      )
 
   const editBody = (id: Snowflake, body: string, editedAt: number) =>
     sql`UPDATE dm_messages SET body = ${body}, edited_at = ${editedAt} WHERE id = ${id.toString()}`
@@ -325,6 +342,7 @@ export const makeDmRepo = Effect.gen(function* () {
     findMessage,
     findByNonce,
     insertMessage,
+    filesOf,
     editBody,
     removeMessage,
     page,

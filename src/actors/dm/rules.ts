@@ -16,10 +16,10 @@ export const tooManyParticipants = (max: number) => new Forbidden({ message: `A 
 
 /**
  * A DM body is ciphertext: only its size is judged, in UTF-8 bytes (a character count means nothing
- * for it). Only a body that could be too big is measured.
+ * for it). Only a body that could be too big is measured. A message carrying files may have none.
  */
-export const checkDmBody = (body: string, maxBytes: number) => {
-  if (body.length === 0) return Effect.fail(new EmptyMessage())
+export const checkDmBody = (body: string, maxBytes: number, hasAttachments = false) => {
+  if (body.length === 0 && !hasAttachments) return Effect.fail(new EmptyMessage())
   if (body.length * 3 > maxBytes && new TextEncoder().encode(body).length > maxBytes) {
     return Effect.fail(new MessageTooLarge({ message: `A DM message body is at most ${maxBytes} bytes.` }))
   }

@@ -65,6 +65,8 @@ export const DmMessage = Schema.Struct({
   timestamp: Schema.Number,
   reply_to: Schema.NullOr(Snowflake),
   edit_timestamp: Schema.NullOr(Schema.Number),
+  /** file ids from POST /dms/{dm_id}/files */
+  attachments: Schema.Array(Schema.String),
   reactions: Schema.Array(Reaction),
   federated: Schema.Boolean,
   author_address: Schema.NullOr(Schema.String)
@@ -74,6 +76,8 @@ export type DmMessage = typeof DmMessage.Type
 export const SendDmMessage = Schema.Struct({
   body: Schema.String,
   reply_to: Schema.optional(Snowflake),
+  /** Files uploaded to this DM (POST /dms/{dm_id}/files), as in a feed message: with them, the body may be empty. */
+  attachments: Schema.optional(Schema.Array(Schema.String.pipe(Schema.maxLength(64))).pipe(Schema.maxItems(10))),
   /** A retry with the same nonce from the same author returns the original message, as in feeds. */
   nonce: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)))
 })

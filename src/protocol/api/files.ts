@@ -1,9 +1,11 @@
 // Files attached to messages: reference API.md §6 "Files". An upload is multipart/form-data (fields
 // `file`, `name`, `mime`), read by the server as a stream rather than decoded from JSON; a download
 // answers with the file's bytes. The type of a file is what its bytes are, whatever the client says.
+// A file belongs to the feed or the DM it was uploaded to: only that place's messages carry it, and
+// only who can read that place downloads it.
 import { Schema } from "effect"
 import { endpoint } from "../endpoint.js"
-import { FeedId, idFromString } from "../ids.js"
+import { DmId, FeedId, idFromString } from "../ids.js"
 
 /**
  * `f_` and 22 base64url characters (128 random bits). Issued by the server only; nothing else can
@@ -58,16 +60,33 @@ export const uploadFile = endpoint({
 })
 
 /**
- * The file's bytes with its type, `Content-Disposition` and `X-Content-Type-Options: nosniff`. The
- * caller needs VIEW_SPACE and READ_HISTORY in the file's feed; that feed is found from the id, so the
- * declared access is membership and the handler checks the feed. The id is checked against
- * FILE_ID_PATTERN after access (anything else is FILE_NOT_FOUND), so a non-member learns nothing.
+ * A file for a DM's messages (not in the reference, which names only feed uploads): the same limits,
+ * type rules and image processing as a feed's, for the DM's participants only (403 for anyone else,
+ * before the body is read). The server stores the bytes as sent: a client that encrypts its DM files
+ * uploads ciphertext, stored as application/octet-stream. Its `file_id` goes in a DM message's
+ * `attachments`.
+ */
+export const uploadDmFile = endpoint({
+  name: "uploadDmFile",
+  method: "POST",
+  path: "/api/v1/dms/:dm_id/files",
+  access: "account",
+  params: Schema.Struct({ dm_id: idFromString(DmId) }),
+  success: FileObject,
+  status: 201
+})
+
+/**
+ * The file's bytes with its type, `Content-Disposition` and `X-Content-Type-Options: nosniff`. A feed's
+ * file needs membership and VIEW_SPACE and READ_HISTORY in that feed, a DM's file a participant of that
+ * DM (who need not be a member); the place is found from the id, so the declared access is any account
+ * and the handler checks the place. An id that is not one the server issues is FILE_NOT_FOUND.
  */
 export const downloadFile = endpoint({
   name: "downloadFile",
   method: "GET",
   path: "/api/v1/files/:file_id",
-  access: "member",
+  access: "account",
   params: Schema.Struct({ file_id: Schema.String.pipe(Schema.maxLength(256)) }),
   status: 200
 })
@@ -77,7 +96,7 @@ export const downloadThumbnail = endpoint({
   name: "downloadThumbnail",
   method: "GET",
   path: "/api/v1/files/:file_id/thumbnail",
-  access: "member",
+  access: "account",
   params: Schema.Struct({ file_id: Schema.String.pipe(Schema.maxLength(256)) }),
   status: 200
 })

@@ -1,17 +1,19 @@
-// SQL of the files table (migrations 0005, 0011). Times are milliseconds, like every other table.
-// A message carries files as ids in its JSON `attachments` column; the message found carrying a file is
-// recorded in `message_id` by the cleanup sweep. Message ids are bound and read as decimal text (they
-// exceed 2^53).
+// SQL of the files table (migrations 0005, 0011, 0015). Times are milliseconds, like every other table.
+// A file belongs to a feed or to a DM (exactly one of feed_id, dm_id), and a message of that place
+// carries it as an id in its JSON `attachments` column (messages, or dm_messages for a DM); the message
+// found carrying a file is recorded in `message_id` by the cleanup sweep. Message ids are bound and
+// read as decimal text (they exceed 2^53).
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { FileId } from "../../protocol/api/files.js"
-import { FeedId, UserId } from "../../protocol/ids.js"
+import { DmId, FeedId, UserId } from "../../protocol/ids.js"
 import { snowflakeFromTime, SnowflakeFromString } from "../../protocol/snowflake.js"
 import { BoolColumn, decodeRows, IntColumn } from "../db/columns.js"
 
 const FileRow = Schema.Struct({
   id: FileId,
-  feed_id: Schema.compose(IntColumn, FeedId),
+  feed_id: Schema.NullOr(Schema.compose(IntColumn, FeedId)),
+  dm_id: Schema.NullOr(Schema.compose(IntColumn, DmId)),
   uploader_id: Schema.compose(IntColumn, UserId),
   name: Schema.String,
   mime: Schema.String,
@@ -24,10 +26,15 @@ const FileRow = Schema.Struct({
 })
 export type FileRow = typeof FileRow.Type
 
-const COLUMNS = "id, feed_id, uploader_id, name, mime, size, sha256, width, height, thumbnail, created_at"
+const COLUMNS = "id, feed_id, dm_id, uploader_id, name, mime, size, sha256, width, height, thumbnail, created_at"
 
 /** A file the sweep looks at. */
-const SweptRow = Schema.Struct({ id: FileId, feed_id: Schema.compose(IntColumn, FeedId), created_at: IntColumn })
+const SweptRow = Schema.Struct({
+  id: FileId,
+  feed_id: Schema.NullOr(Schema.compose(IntColumn, FeedId)),
+  dm_id: Schema.NullOr(Schema.compose(IntColumn, DmId)),
+  created_at: IntColumn
+})
 export type SweptRow = typeof SweptRow.Type
 const CarrierRow = Schema.Struct({ id: SnowflakeFromString })
 
@@ -44,7 +51,7 @@ export const makeFileRepo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
   const insert = (row: FileRow) =>
-    sql`INSERT INTO files (${sql.literal(COLUMNS)}) VALUES (${row.id}, ${row.feed_id}, ${row.uploader_id},
+    sql`INSERT INTO files (${sql.literal(COLUMNS)}) VALUES (${row.id}, ${row.feed_id}, ${row.dm_id}, ${row.uploader_id},
       ${row.name}, ${row.mime}, ${row.size}, ${row.sha256}, ${row.width}, ${row.height}, ${row.thumbnail ? 1 : 0},
       ${row.created_at})`.pipe(Effect.asVoid)
 
@@ -55,21 +62,26 @@ export const makeFileRepo = Effect.gen(function* () {
     )
 
   /**
-   * Files the sweep must decide on, in id order after `after`: those of feeds that no longer exist,
-   * those no message was found carrying and uploaded before `cutoff`, and those whose message is gone.
+   * Files the sweep must decide on, in id order after `after`: those of feeds or DMs that no longer
+   * exist, those no message was found carrying and uploaded before `cutoff`, and those whose message
+   * is gone.
    */
   const sweepCandidates = (cutoff: number, after: string, limit: number) =>
-    sql`SELECT f.id, f.feed_id, f.created_at FROM files f
+    sql`SELECT f.id, f.feed_id, f.dm_id, f.created_at FROM files f
       WHERE f.id > ${after} AND (
         (f.message_id IS NULL AND f.created_at < ${cutoff})
-        OR (f.message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = f.message_id))
-        OR NOT EXISTS (SELECT 1 FROM feeds WHERE feeds.id = f.feed_id)
+        OR (f.message_id IS NOT NULL AND f.feed_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = f.message_id))
+        OR (f.message_id IS NOT NULL AND f.dm_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM dm_messages m WHERE m.id = f.message_id))
+        OR (f.feed_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM feeds WHERE feeds.id = f.feed_id))
+        OR (f.dm_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dms WHERE dms.id = f.dm_id))
       )
       ORDER BY f.id LIMIT ${limit}`.pipe(Effect.flatMap(decodeRows(SweptRow)))
 
-  /** Messages that can carry the file: in its feed (threads included), issued after its upload. */
+  /** Messages that can carry the file: in its feed (threads included) or DM, issued after its upload. */
   const carriers = (file: SweptRow) =>
-    sql`FROM messages m WHERE m.feed_id = ${file.feed_id}
+    sql`FROM ${file.dm_id === null ? sql`messages m WHERE m.feed_id = ${file.feed_id}` : sql`dm_messages m WHERE m.dm_id = ${file.dm_id}`}
       AND m.id >= ${snowflakeFromTime(file.created_at - CLOCK_SLACK_MS).toString()}
       AND m.attachments LIKE ${attachmentPattern(file.id)} ESCAPE '\\'`
 

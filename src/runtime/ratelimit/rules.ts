@@ -33,6 +33,7 @@ const table: ReadonlyArray<readonly [Endpoint, LimitRule | typeof UNLIMITED]> = 
   [Messages.getHistory, { category: "history" }],
   [Threads.getThreadHistory, { category: "history" }],
   [Files.uploadFile, { category: "upload" }],
+  [Files.uploadDmFile, { category: "upload" }],
   [Messages.searchMessages, { category: "search" }],
   [Dms.openDm, { category: "dmOpen" }],
   [Dms.sendDmMessage, { category: "dmMessages", per: "dm_id" }],

@@ -1,17 +1,19 @@
-// File upload and download (reference API.md §6 "Files"). The upload's access (ATTACH_FILES in the
-// feed) is enforced by `route` before a byte of the body is read; the body is then streamed to the
-// file store by the upload reader, not parsed as JSON. Any refusal, by `route` or here, leaves the
-// rest of the body unread and closes the connection (`route` answers failures with closeIfUnread).
-// A download checks the file's own feed.
+// File upload and download (reference API.md §6 "Files"), to a feed or to a DM. A feed upload's
+// access (ATTACH_FILES in the feed) is enforced by `route`, a DM upload's (a participant) by the Dm
+// entity, both before a byte of the body is read; the body is then streamed to the file store by the
+// upload reader, not parsed as JSON. Any refusal, by `route` or here, leaves the rest of the body
+// unread and closes the connection (`route` answers failures with closeIfUnread). A download checks
+// the file's own feed or DM.
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { COMMUNITY_ID, Community } from "../../../actors/community/Community.js"
+import { Dm } from "../../../actors/dm/Dm.js"
 import { readLimits } from "../../../actors/community/limits/limits.js"
 import * as FilesApi from "../../../protocol/api/files.js"
 import { FileNotFound, Forbidden } from "../../../protocol/errors.js"
-import type { FeedId } from "../../../protocol/ids.js"
+import type { DmId, FeedId, UserId } from "../../../protocol/ids.js"
 import { has, Permission } from "../../../protocol/permissions.js"
 import { VoxConfig } from "../../config/VoxConfig.js"
 import { dieOnStorageError } from "../../db/storageErrors.js"
@@ -68,7 +70,14 @@ const storeUpload = (id: FilesApi.FileId, options: UploadOptions) =>
     })
   )
 
-const upload = (feedId: FeedId) =>
+/** Where a file belongs: its downloads are checked against that feed or DM. */
+type Place = { readonly feed_id: FeedId; readonly dm_id: null } | { readonly feed_id: null; readonly dm_id: DmId }
+
+/** The caller in the DM, or 403 (the Dm entity's answer, whether or not the DM exists). */
+const requireParticipant = (dmId: DmId, userId: UserId) =>
+  Effect.flatMap(Dm.client, (client) => client(String(dmId)).Get({ actor: userId }))
+
+const upload = (place: Place) =>
   Effect.gen(function* () {
     const caller = yield* CurrentCaller
     const config = yield* VoxConfig
@@ -86,7 +95,7 @@ const upload = (feedId: FeedId) =>
       const stored = yield* storeUpload(id, { maxFileBytes, allowedTypes: config.files.allowedTypes })
       const row = {
         id,
-        feed_id: feedId,
+        ...place,
         uploader_id: caller.userId,
         name: sanitizeFileName(stored.name ?? stored.filename),
         mime: stored.type,
@@ -120,21 +129,28 @@ const download = (fileId: string, variant: FileVariant) =>
     const files = yield* makeFileRepo
     const file = yield* files.find(fileId).pipe(dieOnStorageError)
     if (Option.isNone(file) || (variant === "thumbnail" && !file.value.thumbnail)) return yield* new FileNotFound()
-    const { feed_id, name } = file.value
+    const { feed_id, dm_id, name } = file.value
     const mime = variant === "thumbnail" ? THUMBNAIL_TYPE : file.value.mime
 
-    // The same check as reading the feed's history: VIEW_SPACE, then READ_HISTORY, in that feed.
-    const community = (yield* Community.client)(COMMUNITY_ID)
-    const member = yield* community.Authorize({
-      user_id: caller.userId,
-      permission: "VIEW_SPACE",
-      space: { type: "feed", id: feed_id }
-    }).pipe(Effect.catchTag("SpaceNotFound", () => new FileNotFound()))
-    if (!has(member.permissions, Permission.READ_HISTORY)) {
-      return yield* new Forbidden({
-        message: "You need the READ_HISTORY permission in this feed.",
-        missing_permission: "READ_HISTORY"
-      })
+    if (dm_id !== null) {
+      // A DM's file is its participants' alone, as its messages are.
+      yield* requireParticipant(dm_id, caller.userId)
+    } else if (feed_id !== null) {
+      // The same check as reading the feed's history: VIEW_SPACE, then READ_HISTORY, in that feed.
+      const community = (yield* Community.client)(COMMUNITY_ID)
+      const member = yield* community.Authorize({
+        user_id: caller.userId,
+        permission: "VIEW_SPACE",
+        space: { type: "feed", id: feed_id }
+      }).pipe(Effect.catchTag("SpaceNotFound", () => new FileNotFound()))
+      if (!has(member.permissions, Permission.READ_HISTORY)) {
+        return yield* new Forbidden({
+          message: "You need the READ_HISTORY permission in this feed.",
+          missing_permission: "READ_HISTORY"
+        })
+      }
+    } else {
+      return yield* Effect.dieMessage(`file ${fileId} belongs to neither a feed nor a DM`)
     }
 
     const stored = yield* (yield* FileStore).open(fileId, variant).pipe(Effect.orDie)
@@ -161,7 +177,12 @@ const download = (fileId: string, variant: FileVariant) =>
 
 export const filesRoutes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
   router.pipe(
-    route(FilesApi.uploadFile, ({ params }) => upload(params.feed_id)),
+    route(FilesApi.uploadFile, ({ params }) => upload({ feed_id: params.feed_id, dm_id: null })),
+    route(FilesApi.uploadDmFile, ({ params }) =>
+      Effect.gen(function* () {
+        yield* requireParticipant(params.dm_id, (yield* CurrentCaller).userId)
+        return yield* upload({ feed_id: null, dm_id: params.dm_id })
+      })),
     rawRoute(FilesApi.downloadFile, ({ params }) => download(params.file_id, "original")),
     rawRoute(FilesApi.downloadThumbnail, ({ params }) => download(params.file_id, "thumbnail"))
   )
