@@ -1,6 +1,7 @@
 // The whole server as layers. `VoxCoreLive` is everything but the network edge (what `vox admin` runs);
 // `VoxServerLive` adds the HTTP server. Tests build the same layers on a temporary data dir.
 import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Access } from "../actors/community/access/Access.js"
 import { CommunityLive } from "../actors/community/CommunityLive.js"
 import { CommunityRepo } from "../actors/community/CommunityRepo.js"
 import { MemberRepo } from "../actors/community/members/MemberRepo.js"
@@ -50,11 +51,19 @@ const levels = {
   none: "None"
 } as const
 
+/**
+ * Nothing exports spans, and each one costs allocations and a stack capture, for every request and
+ * every SQL statement: the server runs with the tracer off. Built first, so every fiber the layers
+ * above it start (entities, the HTTP server) inherits the setting.
+ */
+const TracerOffLive = Layer.setTracerEnabled(false)
+
 /** Entities, services and storage: a Vox server without its network edge. */
 export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
   Layer.mergeAll(CommunityLive, UserLive, FeedLive, DmLive, Relationships.Default, KeyDirectory.Default, Pairing.Default, Accounts.Default, LogLevelLive).pipe(
     Layer.provideMerge(
       Layer.mergeAll(
+        Access.Default,
         Sessions.Default,
         Passwords.Default,
         CommunityRepo.Default,
@@ -67,7 +76,8 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
     ),
     Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, Revocations.Default, RateLimiter.Default, ClusterLive)),
     Layer.provideMerge(MigratedDatabaseLive),
-    Layer.provideMerge(config)
+    Layer.provideMerge(config),
+    Layer.provide(TracerOffLive)
   )
 
 /** The server: the core plus the HTTP API on the configured host and port. */

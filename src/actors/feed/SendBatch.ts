@@ -184,14 +184,14 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
             return yield* new FileNotFound({ message: "An attached file was not uploaded to this feed." })
           }
         }
-        yield* checkMentions(input.mentions, permissions)
+        if (input.mentions !== undefined && input.mentions.length > 0) yield* checkMentions(input.mentions, permissions)
         if (input.reply_to !== undefined && Option.isNone(yield* repo.find(feedId, input.reply_to, where))) {
           return yield* new MessageNotFound({
             message: where === null ? "The message replied to is not in this feed." : "The message replied to is not in this thread."
           })
         }
         const now = Date.now()
-        yield* checkSlowmode(state, feed.slowmode_seconds, item, now)
+        if (feed.slowmode_seconds > 0) yield* checkSlowmode(state, feed.slowmode_seconds, item, now)
         const row: MessageRow = {
           id: yield* snowflakes.next,
           feed_id: feedId,

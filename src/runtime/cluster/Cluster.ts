@@ -14,6 +14,9 @@ export const ClusterLive = Layer.unwrapEffect(
       shardingConfig: {
         // SingleRunner reads HOST/PORT from the environment unless told: pin it (primer §2.5).
         runnerAddress: Option.some(RunnerAddress.make("localhost", 0)),
+        // Every caller of an entity is in this process: a call hands its payload over as it is
+        // instead of encoding and decoding it on the way (what a remote runner would need).
+        simulateRemoteSerialization: false,
         entityMaxIdleTime: config.cluster.entityMaxIdleTime,
         entityTerminationTimeout: config.cluster.entityTerminationTimeout
       }

@@ -1,6 +1,6 @@
 // Column decoders that read the same on both databases: pg returns BIGINT as a string, SQLite as a
 // number; booleans are INTEGER 0/1 on both.
-import { ParseResult, Schema } from "effect"
+import { type Effect, ParseResult, Schema } from "effect"
 import { parseJson, stringifyJson } from "../../protocol/json.js"
 
 /** An integer column that always fits a JS number (ids, counts, millisecond times). */
@@ -12,7 +12,18 @@ export const BoolColumn = Schema.transform(IntColumn, Schema.Boolean, {
   encode: (b) => (b ? 1 : 0)
 })
 
-export const decodeRows = <A, I>(schema: Schema.Schema<A, I>) => Schema.decodeUnknown(Schema.Array(schema))
+// One decoder per row schema: callers ask for it on every query, and a fresh Schema.Array each time
+// would make Effect compile a new parser for every query run.
+const rowDecoders = new WeakMap<Schema.Schema.Any, (rows: unknown) => Effect.Effect<ReadonlyArray<unknown>, ParseResult.ParseError>>()
+
+export const decodeRows = <A, I>(schema: Schema.Schema<A, I>): (rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError> => {
+  let decode = rowDecoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknown(Schema.Array(schema)) as (rows: unknown) => Effect.Effect<ReadonlyArray<unknown>, ParseResult.ParseError>
+    rowDecoders.set(schema, decode)
+  }
+  return decode as (rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError>
+}
 
 /** A JSON text column decoded with `schema`, losslessly: integers beyond 2^53 stay exact. */
 export const JsonColumn = <A, I>(schema: Schema.Schema<A, I>) =>

@@ -8,7 +8,7 @@
 // anyway. So positions are gap-free and commit-ordered, which is what lets the gateway deliver and
 // replay the log in one order on every node and after any restart.
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import { Audience, type EventDef } from "../../protocol/events.js"
 import { stringifyJson } from "../../protocol/json.js"
 import { decodeRows, IntColumn } from "../db/columns.js"
@@ -43,11 +43,15 @@ export class Events extends Effect.Service<Events>()("vox/Events", {
     const transact = <A, E, R>(body: (emit: Emit) => Effect.Effect<A, E, R>) =>
       Effect.gen(function* () {
         const pending: Array<Omit<BusEvent, "seq">> = []
+        // Encoded without a fiber of its own: a batch of sends emits one event per message.
         const emit: Emit = (def, data, audience) =>
-          Effect.gen(function* () {
+          Effect.suspend(() => {
+            const wire = Schema.encodeEither(def.schema)(data)
             // An event that does not fit its own schema is a bug in the emitter, not a user error.
-            const wire = yield* Schema.encode(def.schema)(data).pipe(Effect.orDie)
-            pending.push({ id: yield* snowflakes.next, type: def.name, data: wire, audience, at: Date.now() })
+            if (Either.isLeft(wire)) return Effect.die(wire.left)
+            return Effect.map(snowflakes.next, (id) => {
+              pending.push({ id, type: def.name, data: wire.right, audience, at: Date.now() })
+            })
           })
         const [result, logged] = yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -55,11 +59,18 @@ export class Events extends Effect.Service<Events>()("vox/Events", {
             if (pending.length === 0) return [result, []] as const
             const first = yield* allocate(pending.length)
             const logged: Array<BusEvent> = pending.map((e, i) => ({ ...e, seq: first + i }))
+            // The events of one write mostly share their audience (a batch of sends: the feed's).
+            const audiences = new Map<Audience, string>()
+            const audienceText = (audience: Audience) => {
+              let text = audiences.get(audience)
+              if (text === undefined) audiences.set(audience, text = stringifyJson(encodeAudience(audience)))
+              return text
+            }
             yield* sql`INSERT INTO event_log ${sql.insert(logged.map((e) => ({
               id: e.id.toString(),
               seq: e.seq,
               type: e.type,
-              audience: stringifyJson(encodeAudience(e.audience)),
+              audience: audienceText(e.audience),
               payload: stringifyJson(e.data),
               created_at: e.at
             })))}`

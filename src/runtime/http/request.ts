@@ -3,7 +3,7 @@
 // Authorization header; and closing the connection of a request refused before its body was read.
 import { HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
-import { Effect, Option, ParseResult, Schema } from "effect"
+import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import type { IncomingMessage } from "node:http"
 import { AuthFailed, InvalidBody, PayloadTooLarge, UnsupportedMediaType } from "../../protocol/errors.js"
 import { parseJson } from "../../protocol/json.js"
@@ -111,28 +111,30 @@ export const readJsonBody = (request: HttpServerRequest.HttpServerRequest, maxBy
     return parsed.value
   })
 
-/** Decodes one part of a request; a failure names every offending field. */
+/**
+ * Decodes one part of a request; a failure names every offending field. Synchronously: the
+ * protocol's schemas are pure, and every request decodes two or three parts.
+ */
 export const decodePart = <A, I>(
   schema: Schema.Schema<A, I>,
   input: unknown,
   location: "body" | "query" | "path",
   onExcessProperty: "error" | "ignore"
-) =>
-  Schema.decodeUnknown(schema, { errors: "all", onExcessProperty })(input).pipe(
-    Effect.mapError((error) => {
-      const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({
-        path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
-        message: i.message
-      }))
-      const first = issues[0]
-      const where = first && first.path.length > 0 ? ` at ${first.path.join(".")}` : ""
-      return new InvalidBody({
-        message: `Invalid ${location}${where}: ${first?.message ?? "invalid value"}`,
-        location,
-        issues
-      })
-    })
-  )
+): Effect.Effect<A, InvalidBody> => {
+  const decoded = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty })(input)
+  if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => ({
+    path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+    message: i.message
+  }))
+  const first = issues[0]
+  const where = first && first.path.length > 0 ? ` at ${first.path.join(".")}` : ""
+  return Effect.fail(new InvalidBody({
+    message: `Invalid ${location}${where}: ${first?.message ?? "invalid value"}`,
+    location,
+    issues
+  }))
+}
 
 export const queryRecord = (request: HttpServerRequest.HttpServerRequest): Record<string, string> => {
   const url = new URL(request.url, "http://vox.invalid")

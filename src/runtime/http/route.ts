@@ -4,7 +4,8 @@
 // all with the endpoint's own schemas.
 import { HttpRouter, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Either, Schema } from "effect"
-import { COMMUNITY_ID, Community, type Membership } from "../../actors/community/Community.js"
+import { Access as AccessCheck } from "../../actors/community/access/Access.js"
+import type { Membership } from "../../actors/community/access/Membership.js"
 import type { Access, BodyOf, Endpoint, ParamsOf, QueryOf, SuccessOf } from "../../protocol/endpoint.js"
 import type { ClientMeta } from "../auth/Accounts.js"
 import { type Caller, Sessions } from "../auth/Sessions.js"
@@ -31,13 +32,12 @@ export interface HandlerInput<E extends Endpoint> {
 
 export type Handler<E extends Endpoint, Err, R> = (input: HandlerInput<E>) => Effect.Effect<SuccessOf<E>, Err, R>
 
-/** The Community entity's verdict on `access` for this caller (seed 002 §7, one function for all). */
+/** The verdict on `access` for this caller (seed 002 §7, one function for all: ../../actors/community/access). */
 const authorize = (access: Exclude<Access, "public" | "account">, caller: Caller, params: Record<string, unknown>) =>
-  Effect.gen(function* () {
-    const community = (yield* Community.client)(COMMUNITY_ID)
-    if (access === "member") return yield* community.Authorize({ user_id: caller.userId })
+  Effect.flatMap(AccessCheck, (check) => {
+    if (access === "member") return check.authorize({ user_id: caller.userId })
     const spaceId = access.space === undefined ? undefined : params[access.space]
-    return yield* community.Authorize({
+    return check.authorize({
       user_id: caller.userId,
       permission: access.permission,
       space: access.space === undefined || typeof spaceId !== "number"
@@ -55,10 +55,9 @@ export const route = <E extends Endpoint, Err, R>(endpoint: E, handler: Handler<
   bind(endpoint, (input) =>
     Effect.flatMap(handler(input), (success) => {
       if (endpoint.status === 204) return Effect.succeed(noContent)
-      return Schema.encode(endpoint.success)(success).pipe(
-        Effect.orDie,
-        Effect.map((wire) => json(endpoint.status, wire))
-      )
+      // A success that does not fit its own schema is a bug in the handler: a defect.
+      const wire = Schema.encodeEither(endpoint.success)(success)
+      return Either.isRight(wire) ? Effect.succeed(json(endpoint.status, wire.right)) : Effect.die(wire.left)
     }))
 
 /**
