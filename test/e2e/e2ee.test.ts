@@ -10,7 +10,7 @@
 // And recovery: the key backup opens on a new device with the 12-word phrase, and with it only.
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber, Queue } from "effect"
+import { Deferred, Effect, Either, Fiber, Queue, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { makeE2eeDevice } from "../../src/client/e2ee/E2eeDevice.js"
@@ -59,7 +59,7 @@ const history = (client: Person["client"], dmId: DmId) =>
 const historyOf = (client: Person["client"], dmId: DmId, n: number) =>
   history(client, dmId).pipe(
     Effect.filterOrFail((messages) => messages.length >= n, () => new Error(`fewer than ${n} messages`)),
-    Effect.retry({ times: 100 }),
+    Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("5 seconds"))),
     Effect.orDie
   )
 
