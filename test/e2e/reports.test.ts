@@ -253,11 +253,10 @@ for (const backend of backends) {
 
       it.scoped("each action: dismiss, warn (to the warned user alone), kick; each needs its permission and the hierarchy", () =>
         Effect.gen(function* () {
-          const plain = yield* newUser("plain")
           const reviewer = yield* withRole("reviewer", ["VIEW_REPORTS"], 3)
           const mod = yield* withRole("actmod", ["VIEW_REPORTS", "BAN_MEMBERS", "KICK_MEMBERS"], 5)
           const senior = yield* withRole("senior", [], 10)
-          const [ivy, jack, kim, leo] = yield* Effect.all([newUser("ivy"), newUser("jack"), newUser("kim"), newUser("leo")])
+          const [ivy, jack, kim] = yield* Effect.all([newUser("ivy"), newUser("jack"), newUser("kim")])
           const reportOf = (reporter: Person, target: Person) =>
             Effect.gen(function* () {
               const dm = yield* openDm(reporter, target)
@@ -266,7 +265,7 @@ for (const backend of backends) {
             })
 
           // Listing and resolving take VIEW_REPORTS.
-          expect(yield* failure(plain.client.call(Reports.listReports, { query: {} }))).toEqual({ code: "FORBIDDEN", missing: "VIEW_REPORTS" })
+          expect(yield* failure(ivy.client.call(Reports.listReports, { query: {} }))).toEqual({ code: "FORBIDDEN", missing: "VIEW_REPORTS" })
 
           // Kick and ban take their own permissions too; a refused action leaves the report open.
           const onJack = yield* reportOf(ivy, jack)
@@ -306,12 +305,12 @@ for (const backend of backends) {
           expect((yield* mod.client.call(Members.listBans, { query: {} })).items.map((b) => b.user_id)).not.toContain(kim.user_id)
 
           // dismiss: nothing happens to anyone; only the resolution is recorded.
-          const onLeo = yield* reportOf(ivy, leo)
-          const dismissed = yield* resolve(reviewer, onLeo, { action: "dismiss" })
+          const dismissed = yield* resolve(reviewer, onSenior, { action: "dismiss" })
           expect(dismissed).toMatchObject({ status: "resolved", resolution_action: "dismiss", resolution_reason: null })
-          expect((yield* mod.client.call(Members.getMember, { params: { user_id: leo.user_id } })).user_id).toBe(leo.user_id)
-          expect((yield* auditOf("report.resolve", leo.user_id)).map((e) => e.metadata)).toEqual([{ report_id: onLeo, action: "dismiss" }])
-          expect(yield* auditOf("member.*", leo.user_id)).toEqual([])
+          expect((yield* mod.client.call(Members.getMember, { params: { user_id: senior.user_id } })).user_id).toBe(senior.user_id)
+          expect((yield* auditOf("report.resolve", senior.user_id)).map((e) => e.metadata))
+            .toEqual([{ report_id: onSenior, action: "dismiss" }])
+          expect(yield* auditOf("member.*", senior.user_id)).toEqual([])
         }))
 
       it.effect("the list is a queue: oldest first, filtered by status, paged by cursor", () =>
