@@ -91,6 +91,7 @@ for (const backend of backends) {
 
       it.scoped("a user has at most max_devices_per_user devices: 503 DEVICE_LIMIT_REACHED beyond", () =>
         Effect.gen(function* () {
+          yield* owner
           const carol = yield* newUser("carol")
           yield* setLimits({ max_devices_per_user: 2 })
           yield* addDevice(carol, "one")

@@ -10,6 +10,7 @@ import { Deferred, Effect } from "effect"
 import type { GatewayClient } from "../../src/client/GatewayClient.js"
 import * as Dms from "../../src/protocol/api/dms.js"
 import * as Keys from "../../src/protocol/api/keys.js"
+import * as Relationships from "../../src/protocol/api/relationships.js"
 import * as ServerApi from "../../src/protocol/api/server.js"
 import { CloseCode, Op } from "../../src/protocol/gateway.js"
 import { backends } from "../support/backends.js"
@@ -82,6 +83,7 @@ for (const backend of backends) {
 
       it.scoped("op 9 refuses a message naming someone outside the DM, from a non-participant, or too large", () =>
         Effect.gen(function* () {
+          yield* owner // the server's first account, who changes its limits
           const erin = yield* newUser("erin")
           const frank = yield* newUser("frank")
           const mallory = yield* newUser("mallory")
@@ -102,7 +104,13 @@ for (const backend of backends) {
           // The senders' connections are still open, and exactly 1024 bytes go through.
           yield* mls(e!, { type: "commit", dm_id: dm.dm_id, data: Buffer.alloc(1024).toString("base64") })
           expect((yield* nextDispatch(f!, (x) => x.t === "MLS_COMMIT")).d).toMatchObject({ sender_id: erin.user_id })
+          yield* nextDispatch(e!, (x) => x.t === "MLS_COMMIT") // the sender's own copy
           yield* (yield* owner).client.call(ServerApi.updateLimits, { body: { max_mls_message_bytes: ServerApi.DEFAULT_LIMITS.max_mls_message_bytes } })
+          // A block freezes their 1:1 DM: nothing more is relayed in it, either way.
+          yield* frank.client.call(Relationships.blockUser, { params: { user_id: erin.user_id } })
+          yield* mls(e!, { type: "commit", dm_id: dm.dm_id, data: blob("after the block") })
+          yield* mls(f!, { type: "proposal", dm_id: dm.dm_id, data: blob("after the block") })
+          for (const g of [e!, f!]) expect(yield* e2eeWithin(g)).toEqual([])
 
           // A frame that names no DM, or a Welcome without recipients, does not decode: 4002.
           yield* mls(m!, { type: "welcome", dm_id: dm.dm_id, data: blob("to whom?") })

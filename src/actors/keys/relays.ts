@@ -5,7 +5,7 @@
 // op 9: the sender must be a participant of the DM; a Welcome goes to the invited users it names, a
 // Commit or Proposal to every participant (the sender's other sessions too: they share its leaf key,
 // seed 002 §8) or to the participants it names. A message naming anyone outside the DM is refused as
-// a whole. Neither opcode has an answer frame, so a refused message is dropped (and logged at debug).
+// a whole, and so is anything in a 1:1 DM a block closed. Neither opcode has an answer frame, so a refused message is dropped (and logged at debug).
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { blobBytes } from "../../protocol/api/keys.js"
@@ -14,6 +14,7 @@ import type { MlsRelay } from "../../protocol/gateway.js"
 import { Events } from "../../runtime/events/Events.js"
 import { GatewayFeatureOps, type OpHandlers, type OpSender } from "../../runtime/gateway/FeatureOps.js"
 import { readLimits } from "../community/limits/limits.js"
+import { checkDmOpen } from "../dm/allowed.js"
 import { Dm } from "../dm/Dm.js"
 import { Pairing } from "./Pairing.js"
 
@@ -44,6 +45,9 @@ export const KeyRelaysLive = Layer.effect(
           Effect.orDie
         )
         if (dm === null) return yield* refuse("sender is not a participant", sender, message)
+        // A 1:1 DM frozen by a block carries nothing more, key traffic included (seed 002 §12).
+        const open = yield* checkDmOpen(dm).pipe(Effect.as(true), Effect.catchTag("UserBlocked", () => Effect.succeed(false)))
+        if (!open) return yield* refuse("a block closed this DM", sender, message)
         const participants = new Set(dm.participant_ids)
         const named = message.recipients === undefined ? null : [...new Set(message.recipients)]
         if (named !== null && named.some((id) => !participants.has(id))) {
