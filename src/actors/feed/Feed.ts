@@ -35,6 +35,7 @@ import {
 } from "../../protocol/errors.js"
 import { UserId } from "../../protocol/ids.js"
 import { PermissionSet } from "../../protocol/permissions.js"
+import { rpcPayload } from "../../protocol/rpcPayload.js"
 import { Snowflake } from "../../protocol/snowflake.js"
 
 /** Most pinned messages one feed holds (PIN_LIMIT_REACHED beyond). */
@@ -48,7 +49,7 @@ const InThread = { thread_id: Schema.optional(ThreadId) }
 
 export const Feed = Entity.make("Feed", [
   Rpc.make("Send", {
-    payload: { ...Actor, ...InThread, message: SendMessage },
+    payload: rpcPayload({ ...Actor, ...InThread, message: SendMessage }),
     success: SentMessage,
     error: Schema.Union(
       SpaceNotFound,
