@@ -20,6 +20,7 @@ import { dieOnStorageError } from "../../runtime/db/storageErrors.js"
 import { type Emit, Events } from "../../runtime/events/Events.js"
 import { readLimits } from "../community/limits/limits.js"
 import { checkDmAllowed } from "../dm/allowed.js"
+import { toUsers } from "../dm/rules.js"
 import { KeysRepo } from "./KeysRepo.js"
 
 /** MESSAGE_TOO_LARGE when a blob stands for more than `max` bytes. */
@@ -28,8 +29,6 @@ export const checkBlobSize = (blob: string, max: number, what: string) =>
     ? Effect.fail(new MessageTooLarge({ message: `${what} is at most ${max} bytes.`, max_bytes: max }))
     : Effect.void
 
-const toUser = (userId: UserId): Ev.Audience => ({ _tag: "users", user_ids: [userId] })
-
 export class KeyDirectory extends Effect.Service<KeyDirectory>()("vox/KeyDirectory", {
   effect: Effect.gen(function* () {
     const repo = yield* KeysRepo
@@ -37,7 +36,7 @@ export class KeyDirectory extends Effect.Service<KeyDirectory>()("vox/KeyDirecto
 
     /** The user's sessions learn their device list as it now stands. */
     const announceDevices = (emit: Emit, userId: UserId) =>
-      Effect.flatMap(repo.devices(userId), (devices) => emit(Ev.DeviceListUpdate, { user_id: userId, devices }, toUser(userId)))
+      Effect.flatMap(repo.devices(userId), (devices) => emit(Ev.DeviceListUpdate, { user_id: userId, devices }, toUsers([userId])))
 
     const requireDevice = (userId: UserId, deviceId: string) =>
       Effect.flatMap(repo.device(userId, deviceId), Option.match({
@@ -163,7 +162,7 @@ export class KeyDirectory extends Effect.Service<KeyDirectory>()("vox/KeyDirecto
           yield* repo.lockUser(userId)
           yield* repo.forgetKeys(userId)
           const contacts = yield* repo.dmContacts(userId)
-          if (contacts.length > 0) yield* emit(Ev.KeyResetNotify, { user_id: userId }, { _tag: "users", user_ids: contacts })
+          if (contacts.length > 0) yield* emit(Ev.KeyResetNotify, { user_id: userId }, toUsers(contacts))
           yield* announceDevices(emit, userId)
         })
       ).pipe(dieOnStorageError)

@@ -20,10 +20,9 @@ import { VoxConfig } from "../../runtime/config/VoxConfig.js"
 import { dieOnStorageError } from "../../runtime/db/storageErrors.js"
 import { type Emit, Events } from "../../runtime/events/Events.js"
 import { readLimits } from "../community/limits/limits.js"
+import { toUsers } from "../dm/rules.js"
 import { checkBlobSize } from "./KeyDirectory.js"
 import { type Pairing as PairingRow, PairingRepo } from "./PairingRepo.js"
-
-const toUser = (userId: UserId): Ev.Audience => ({ _tag: "users", user_ids: [userId] })
 
 const newPairId = () => `pair_${randomBytes(18).toString("base64url")}`
 
@@ -54,7 +53,7 @@ export class Pairing extends Effect.Service<Pairing>()("vox/Pairing", {
         if (pairing.status === "expired") return true
         if (pairing.expires_at > now || (pairing.status !== "pending" && pairing.status !== "approved")) return false
         if (yield* repo.transition(pairing.id, pairing.status, "expired")) {
-          yield* emit(Ev.DevicePairExpired, { pair_id: pairing.id }, toUser(pairing.user_id))
+          yield* emit(Ev.DevicePairExpired, { pair_id: pairing.id }, toUsers([pairing.user_id]))
         }
         return true
       })
@@ -91,7 +90,7 @@ export class Pairing extends Effect.Service<Pairing>()("vox/Pairing", {
             method: pairing.method,
             temp_public_key: pairing.temp_public_key,
             expires_at: expiresAt
-          }, toUser(caller.userId))
+          }, toUsers([caller.userId]))
           return { pair_id: pairing.id, expires_at: expiresAt }
         })
       ).pipe(dieOnStorageError)
@@ -113,7 +112,7 @@ export class Pairing extends Effect.Service<Pairing>()("vox/Pairing", {
             // seed 002 §8: a denied pairing is flagged; its pair_id relays nothing more.
             yield* Effect.logWarning("Device pairing denied", { user_id: caller.userId, pair_id: pairId, ip: pairing.ip })
           }
-          yield* emit(Ev.DevicePairResult, { pair_id: pairId, approved }, toUser(caller.userId))
+          yield* emit(Ev.DevicePairResult, { pair_id: pairId, approved }, toUsers([caller.userId]))
           return { expired: false } as const
         })
       ).pipe(
@@ -147,7 +146,7 @@ export class Pairing extends Effect.Service<Pairing>()("vox/Pairing", {
           const max = (yield* readLimits).max_key_package_bytes
           const oversize = [message.data, message.nonce].some((blob) => blob !== undefined && blobBytes(blob) > max)
           if (oversize) return "message too large"
-          const audience = toUser(sender.userId)
+          const audience = toUsers([sender.userId])
           const base = { pair_id: pairing.id, side, data: message.data }
           if (message.type === "leaf_transfer") {
             if (!(yield* repo.transition(pairing.id, "approved", "completed"))) return "pairing no longer open"
@@ -169,7 +168,7 @@ export class Pairing extends Effect.Service<Pairing>()("vox/Pairing", {
       Effect.gen(function* () {
         const now = Date.now()
         const expired = yield* repo.expireDue(now)
-        for (const p of expired) yield* emit(Ev.DevicePairExpired, { pair_id: p.id }, toUser(p.user_id))
+        for (const p of expired) yield* emit(Ev.DevicePairExpired, { pair_id: p.id }, toUsers([p.user_id]))
         yield* repo.purge(now)
       })
     )

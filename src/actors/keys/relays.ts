@@ -16,6 +16,7 @@ import { GatewayFeatureOps, type OpHandlers, type OpSender } from "../../runtime
 import { readLimits } from "../community/limits/limits.js"
 import { checkDmOpen } from "../dm/allowed.js"
 import { Dm } from "../dm/Dm.js"
+import { toUsers } from "../dm/rules.js"
 import { Pairing } from "./Pairing.js"
 
 const EVENTS = { welcome: Ev.MlsWelcome, commit: Ev.MlsCommit, proposal: Ev.MlsProposal } as const
@@ -55,10 +56,7 @@ export const KeyRelaysLive = Layer.effect(
         }
         const audience = named ?? dm.participant_ids
         yield* events.transact((emit) =>
-          emit(EVENTS[message.type], { dm_id: message.dm_id, sender_id: sender.userId, data: message.data }, {
-            _tag: "users",
-            user_ids: audience
-          })
+          emit(EVENTS[message.type], { dm_id: message.dm_id, sender_id: sender.userId, data: message.data }, toUsers(audience))
         )
       }).pipe(Effect.orDie, Effect.provideService(SqlClient.SqlClient, sql), logFailure("MLS relay"))
 
