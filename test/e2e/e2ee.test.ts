@@ -7,7 +7,8 @@
 //      read what follows.
 //   3. Alice's second device pairs by CPace with the 6-digit code, receives the leaf key and reads the
 //      DM; a wrong code fails on both devices and no leaf key is ever sent.
-// And recovery: the key backup opens on a new device with the 12-word phrase, and with it only.
+// And recovery: the key backup opens on a new device with the 12-word phrase, and with it only; and
+// key reset: contacts forget the old group, the safety number changes, a new group works.
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Either, Fiber, Queue, Schedule } from "effect"
@@ -281,6 +282,37 @@ for (const backend of backends) {
           yield* bob.device.send(dm.dm_id, "welcome back")
           const [msg] = yield* historyOf(fresh.device.client, dm.dm_id, 1)
           expect(yield* fresh.device.read(msg!)).toBe("welcome back")
+        }))
+
+      it.scoped("key reset: contacts are told and forget the old group, the safety number changes, a new group works", () =>
+        Effect.gen(function* () {
+          const alice = yield* firstDevice(yield* newUser("alice"))
+          const bob = yield* firstDevice(yield* newUser("bob"))
+          const dm = yield* alice.client.call(Dms.openDm, { body: { recipient_id: bob.user_id as UserId } })
+          yield* alice.device.startGroup(dm.dm_id, [bob.user_id as UserId])
+          yield* bob.device.awaitGroup(dm.dm_id)
+          const bobKey = yield* bob.device.identityKey
+          const before = safetyNumber(yield* alice.device.identityKey, bobKey)
+
+          yield* alice.device.resetKeys("Alice's laptop")
+          const after = safetyNumber(yield* alice.device.identityKey, bobKey)
+          expect(after).not.toEqual(before)
+          // the device passes a dispatch on once it has applied it
+          const notified = yield* Queue.take(bob.device.dispatches).pipe(
+            Effect.repeat({ until: (d) => d.t === "KEY_RESET_NOTIFY" }),
+            Effect.timeout("5 seconds")
+          )
+          expect(notified.d.user_id).toBe(alice.user_id)
+          expect((yield* Effect.flip(bob.device.epoch(dm.dm_id)))._tag).toBe("MlsFailure")
+
+          // a new session for the DM: Bob sees Alice's new key in it
+          yield* alice.device.startGroup(dm.dm_id, [bob.user_id as UserId])
+          const fresh = yield* bob.device.awaitGroup(dm.dm_id)
+          const keysSeen = Mls.memberLeaves(fresh).map((m) => m.publicKey)
+          expect(safetyNumber(keysSeen[0]!, keysSeen[1]!)).toEqual(after)
+          yield* alice.device.send(dm.dm_id, "new keys, same me")
+          const [msg] = yield* historyOf(bob.client, dm.dm_id, 1)
+          expect(yield* bob.device.read(msg!)).toBe("new keys, same me")
         }))
     })
   })

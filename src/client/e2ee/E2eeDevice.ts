@@ -2,7 +2,8 @@
 // (REST /keys), builds and changes the MLS group of a DM and relays the Commit and Welcome over op 9,
 // sends and reads DM messages as MLS ciphertext (REST /dms), and follows the MLS_WELCOME and
 // MLS_COMMIT dispatches of its gateway session in order, so a message is always read with the epoch
-// it was sent in. Pairing (pairing.ts) and recovery give a new device the user's leaf key.
+// it was sent in, and forgets its groups with a contact who reset their keys (KEY_RESET_NOTIFY).
+// Pairing (pairing.ts) and recovery give a new device the user's leaf key.
 import { Duration, Effect, Queue, type Scope, Schedule, Schema } from "effect"
 import * as Dms from "../../protocol/api/dms.js"
 import * as Keys from "../../protocol/api/keys.js"
@@ -83,6 +84,15 @@ export const makeE2eeDevice = (options: E2eeDeviceOptions): Effect.Effect<E2eeDe
         groups.set(d.dm_id, processed.state)
       })
 
+    /** seed 002 §8 "Key Reset": every group with that user is void; the DM needs a new one. */
+    const onKeyReset = (d: typeof Ev.KeyResetNotify.schema.Type) =>
+      Effect.sync(() => {
+        if (d.user_id === userId) return
+        for (const [dmId, state] of groups) {
+          if (memberIds(state).includes(d.user_id)) groups.delete(dmId)
+        }
+      })
+
     const handle = (dispatch: Dispatch) =>
       Effect.gen(function* () {
         const decode = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
@@ -92,6 +102,8 @@ export const makeE2eeDevice = (options: E2eeDeviceOptions): Effect.Effect<E2eeDe
             return yield* lock.withPermits(1)(Effect.flatMap(decode(Ev.MlsWelcome.schema), onWelcome))
           case Ev.MlsCommit.name:
             return yield* lock.withPermits(1)(Effect.flatMap(decode(Ev.MlsCommit.schema), onCommit))
+          case Ev.KeyResetNotify.name:
+            return yield* lock.withPermits(1)(Effect.flatMap(decode(Ev.KeyResetNotify.schema), onKeyReset))
           case Ev.DevicePairPrompt.name:
             return yield* Effect.flatMap(mailbox("prompts"), (q) => Queue.offer(q, dispatch))
           case Ev.DevicePairResult.name:
@@ -163,6 +175,16 @@ export const makeE2eeDevice = (options: E2eeDeviceOptions): Effect.Effect<E2eeDe
               one_time_prekeys: oneTime.map(encoded)
             }
           })
+        }),
+
+      resetKeys: (deviceName) =>
+        Effect.gen(function* () {
+          yield* client.call(Keys.resetKeys)
+          yield* lock.withPermits(1)(Effect.gen(function* () {
+            groups.clear()
+            keys = { leaf: yield* Mls.generateLeafKey(userId), keyPackages: [], groups: new Map() }
+          }))
+          return yield* device.register(deviceName)
         }),
 
       startGroup: (dmId, members) =>
@@ -268,7 +290,12 @@ export interface E2eeDevice {
   readonly generateLeaf: Effect.Effect<void>
   /** POST /keys/devices, then PUT /keys/prekeys with fresh key packages under the leaf key. */
   readonly register: (deviceName: string) => Effect.Effect<Keys.Device, VoxCallError | MlsFailure>
-  /** A new MLS group for a DM with these members (a Welcome each, over op 9). */
+  /**
+   * POST /keys/reset when the leaf key is lost for good: a new leaf key and key packages, every group
+   * forgotten (contacts get KEY_RESET_NOTIFY and forget theirs; DMs need `startGroup` again).
+   */
+  readonly resetKeys: (deviceName: string) => Effect.Effect<Keys.Device, VoxCallError | MlsFailure>
+  /** A new MLS group for a DM with these members (a Welcome each, over op 9); replaces one it had. */
   readonly startGroup: (dmId: DmId, members: ReadonlyArray<UserId>) => Effect.Effect<void, VoxCallError | MlsFailure>
   readonly addMembers: (dmId: DmId, members: ReadonlyArray<UserId>) => Effect.Effect<void, VoxCallError | MlsFailure>
   readonly removeMembers: (dmId: DmId, members: ReadonlyArray<UserId>) => Effect.Effect<void, MlsFailure>
