@@ -203,6 +203,23 @@ for (const backend of backends) {
           expect(ghost.body.error.code).toBe("USER_NOT_FOUND")
         }))
 
+      it.scoped("a device keeps at most MAX_STORED_PREKEYS one-time packages; an upload beyond is refused whole", () =>
+        Effect.gen(function* () {
+          const { who: kate } = yield* keyed("kate", 0)
+          const batch = (n: number) => Array.from({ length: Keys.MAX_PREKEYS_PER_UPLOAD }, (_, i) => blob(`${n}-${i}`))
+          for (let n = 0; n < Keys.MAX_STORED_PREKEYS / Keys.MAX_PREKEYS_PER_UPLOAD; n++) {
+            yield* upload(kate, { one_time_prekeys: batch(n) })
+          }
+          expect(yield* failure(upload(kate, { one_time_prekeys: [blob("one too many")] }))).toEqual({ code: "LIMIT_REACHED" })
+          expect((yield* devices(kate))[0]!.one_time_prekeys).toBe(Keys.MAX_STORED_PREKEYS)
+          // More than 100 in one upload does not decode.
+          const tooMany = yield* rawEndpointRequest(Keys.uploadPrekeys, {}, {
+            token: kate.token,
+            body: { one_time_prekeys: Array.from({ length: Keys.MAX_PREKEYS_PER_UPLOAD + 1 }, () => blob("x")) }
+          })
+          expect(tooMany.body.error.code).toBe("INVALID_BODY")
+        }))
+
       it.scoped("the key backup is stored, replaced and read back; 404 KEY_BACKUP_NOT_FOUND before; oversize refused", () =>
         Effect.gen(function* () {
           const heidi = yield* newUser("heidi")
