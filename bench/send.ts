@@ -91,6 +91,9 @@ const accounts = async (url: string, n: number) => {
   return tokens
 }
 
+/** The 1, 5 and 15 minute load averages. */
+const loadAverage = () => Os.loadavg().map((l) => l.toFixed(2)).join(", ")
+
 const body = (sender: number, i: number) => JSON.stringify({ body: `message ${i} from sender ${sender}: hello, benchmark` })
 
 const rows: Array<{ readonly server: string; readonly result: Result; readonly cpuPerMessage: number | undefined }> = []
@@ -116,6 +119,8 @@ const main = async () => {
     const voxDir = Path.join(scratch, "vox")
     Fs.mkdirSync(rawDir)
     console.log(`send benchmark: ${MEASURE_MS / 1000} s per scenario, data in ${scratch}`)
+    // Other processes on the machine move every number here: say how busy it was.
+    console.log(`load average at the start: ${loadAverage()} (${Os.availableParallelism()} cores)`)
 
     const raw = await start(["--import", "tsx", "bench/rawServer.ts", rawDir])
     try {
@@ -143,6 +148,7 @@ const main = async () => {
     }
     if (PROFILE) console.log(`CPU profile of the Vox server: ${voxDir}/*.cpuprofile`)
 
+    console.log(`load average at the end: ${loadAverage()}`)
     const ceiling = new Map(rows.filter((r) => r.server.startsWith("raw")).map((r) => [r.result.senders, r.result.perSecond]))
     console.log("")
     console.table(rows.map(({ server, result, cpuPerMessage }) => ({
