@@ -11,7 +11,7 @@ import * as Roles from "../../src/protocol/api/roles.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
 import * as Members from "../../src/protocol/api/members.js"
 import type { Endpoint } from "../../src/protocol/endpoint.js"
-import { NO_PERMISSIONS } from "../../src/protocol/permissions.js"
+import { NO_PERMISSIONS, Permission } from "../../src/protocol/permissions.js"
 import { router } from "../../src/runtime/http/HttpLive.js"
 import { backends } from "../support/backends.js"
 import { rawEndpointRequest } from "../support/http.js"
@@ -107,12 +107,19 @@ for (const backend of backends) {
           }
           const guarded = endpoints.filter((e) => typeof e.access === "object")
           expect(guarded.length).toBeGreaterThan(25)
-          for (const endpoint of guarded) {
-            const access = endpoint.access as { permission: string }
-            const { status, body } = yield* send(plain.token, endpoint, params)
-            expect({ endpoint: endpoint.name, status, code: body.error?.code, missing: body.error?.missing_permission })
-              .toEqual({ endpoint: endpoint.name, status: 403, code: "FORBIDDEN", missing: access.permission })
-          }
+          const refusals = (expected: (access: { permission: string; space?: string }) => string, among = guarded) =>
+            Effect.forEach(among, (endpoint) =>
+              Effect.gen(function* () {
+                const access = endpoint.access as { permission: string; space?: string }
+                const { status, body } = yield* send(plain.token, endpoint, params)
+                expect({ endpoint: endpoint.name, status, code: body.error?.code, missing: body.error?.missing_permission })
+                  .toEqual({ endpoint: endpoint.name, status: 403, code: "FORBIDDEN", missing: expected(access) })
+              }), { discard: true })
+          // In a feed or room one cannot see, the answer is that one cannot see it.
+          yield* refusals((access) => (access.space === undefined ? access.permission : "VIEW_SPACE"))
+          // Once @everyone sees every space again, each endpoint names its own permission.
+          yield* owner.client.call(Roles.updateRole, { params: { role_id: everyone.role_id }, body: { permissions: Permission.VIEW_SPACE } })
+          yield* refusals((access) => access.permission, guarded.filter((e) => (e.access as { permission: string }).permission !== "VIEW_SPACE"))
           // Deleting someone else's invite takes MANAGE_SERVER (the creator may delete their own).
           const refused = yield* send(plain.token, Invites.deleteInvite, params)
           expect(refused.body.error).toMatchObject({ code: "FORBIDDEN", missing_permission: "MANAGE_SERVER" })

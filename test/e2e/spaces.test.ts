@@ -4,6 +4,7 @@
 // PostgreSQL.
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import * as Messages from "../../src/protocol/api/messages.js"
 import * as Roles from "../../src/protocol/api/roles.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
 import type { Endpoint } from "../../src/protocol/endpoint.js"
@@ -220,6 +221,11 @@ for (const backend of backends) {
             expect(feedIds(yield* who.client.call(Spaces.getLayout))).not.toContain(feed.feed_id)
             const refused = yield* who.client.call(Spaces.getFeed, { params: { feed_id: feed.feed_id } }).pipe(Effect.flip)
             expect(refused).toMatchObject({ code: "FORBIDDEN", missing_permission: "VIEW_SPACE" })
+            // what @everyone grants elsewhere (READ_HISTORY, SEND_MESSAGES) opens nothing in a feed one cannot see
+            const history = yield* who.client.call(Messages.getHistory, { params: { feed_id: feed.feed_id }, query: {} }).pipe(Effect.flip)
+            expect(history).toMatchObject({ code: "FORBIDDEN", missing_permission: "VIEW_SPACE" })
+            const post = yield* who.client.call(Messages.sendMessage, { params: { feed_id: feed.feed_id }, body: { body: "hello?" } }).pipe(Effect.flip)
+            expect(post).toMatchObject({ code: "FORBIDDEN", missing_permission: "VIEW_SPACE" })
           }
           expect(feedIds(yield* c.call(Spaces.getLayout))).toContain(feed.feed_id)
 

@@ -8,7 +8,9 @@ import { Effect, Option, Ref, Schema } from "effect"
 import type { SpaceType } from "../../../protocol/api/spaces.js"
 import { RoleId, UserId } from "../../../protocol/ids.js"
 import {
+  has,
   NO_PERMISSIONS,
+  Permission,
   type PermissionSet,
   PermissionSetFromString,
   resolveInSpace,
@@ -178,7 +180,7 @@ export const makeAccessCache = Effect.gen(function* () {
       const overrides = snap.spaces.get(spaceKey(space.type, space.id))
       if (overrides === undefined) return Option.none<PermissionSet>()
       if (!member.member) return Option.some(NO_PERMISSIONS)
-      return Option.some(resolveInSpace({
+      const resolved = resolveInSpace({
         everyoneRoleId: snap.everyone.id,
         everyone: snap.everyone.permissions,
         roles: member.roles.flatMap((id) => {
@@ -187,7 +189,9 @@ export const makeAccessCache = Effect.gen(function* () {
         }),
         userId: member.user_id,
         overrides
-      }))
+      })
+      // a space one cannot see grants nothing in it
+      return Option.some(has(resolved, Permission.VIEW_SPACE) ? resolved : NO_PERMISSIONS)
     }
 
     return {

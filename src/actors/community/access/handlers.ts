@@ -10,6 +10,9 @@ import type { CommunityContext } from "../CommunityTx.js"
 import type { AccessView } from "./AccessCache.js"
 import type { AccessRpcs } from "./rpcs.js"
 
+const missingInSpace = (permissions: bigint, permission: PermissionName): PermissionName =>
+  has(permissions, Permission.VIEW_SPACE) ? permission : "VIEW_SPACE"
+
 /**
  * The one permission check (seed 002 §7): membership first (a kicked or banned user's sessions stop
  * reaching the community at once), then the permission on the server or in the feed or room.
@@ -30,10 +33,13 @@ export const authorize = (
       if (Option.isNone(inSpace)) return yield* new SpaceNotFound()
       permissions = inSpace.value
     }
-    if (input.permission !== undefined && !has(permissions, Permission[input.permission])) {
+    // Any question about a space is first whether one sees it: a feed hidden from a member gives them
+    // nothing there, whatever else @everyone grants (so READ_HISTORY alone never opens a hidden feed).
+    const required = input.permission === undefined ? undefined : input.space === undefined ? input.permission : missingInSpace(permissions, input.permission)
+    if (required !== undefined && !has(permissions, Permission[required])) {
       return yield* new Forbidden({
-        message: `You need the ${input.permission} permission${input.space === undefined ? "" : ` in this ${input.space.type}`}.`,
-        missing_permission: input.permission
+        message: `You need the ${required} permission${input.space === undefined ? "" : ` in this ${input.space.type}`}.`,
+        missing_permission: required
       })
     }
     return { ...member, permissions }
