@@ -608,6 +608,15 @@ export class DevicePairExpired extends Schema.TaggedError<DevicePairExpired>()("
   }
 }
 
+/** A CPace pairing past its 5 minutes (seed 002 §10); other methods answer DEVICE_PAIR_EXPIRED. */
+export class CPaceExpired extends Schema.TaggedError<CPaceExpired>()("CPaceExpired", {
+  message: message("The CPace pairing session has expired.")
+}) {
+  get code() {
+    return "CPACE_EXPIRED" as const
+  }
+}
+
 export class DevicePairDenied extends Schema.TaggedError<DevicePairDenied>()("DevicePairDenied", {
   message: message("The pairing request was denied.")
 }) {
@@ -702,6 +711,7 @@ export const ProtocolErrors = [
   KeyBackupNotFound,
   DevicePairNotFound,
   DevicePairExpired,
+  CPaceExpired,
   DevicePairDenied
 ] as const
 

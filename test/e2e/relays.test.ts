@@ -3,7 +3,7 @@
 // message naming anyone outside the DM or sent by a non-participant; device pairing (POST
 // /keys/devices/pair → DEVICE_PAIR_PROMPT, approve or deny → DEVICE_PAIR_RESULT) and op 10 CPACE_RELAY
 // between the two sessions of the pairing only, each in its own role, never for another user's
-// pair_id; pairings expire (DEVICE_PAIR_EXPIRED, then 410). Payloads are opaque bytes: the SDK's tests
+// pair_id; pairings expire (DEVICE_PAIR_EXPIRED, then 410: CPACE_EXPIRED for a CPace pairing). Payloads are opaque bytes: the SDK's tests
 // run real MLS and CPace over the same frames. On SQLite and (when configured) PostgreSQL.
 import { describe, expect, layer } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
@@ -223,15 +223,15 @@ for (const backend of backends) {
 
     // A short pairing time, so expiry can be watched.
     layer(TestServerLive(backend, { keys: { pairTtl: "1 second" } }), { excludeTestServices: true })((it) => {
-      it.scoped("a pairing expires after keys.pairTtl: DEVICE_PAIR_EXPIRED to the user's sessions, then 410 and no relays", () =>
+      it.scoped("a pairing expires after keys.pairTtl: DEVICE_PAIR_EXPIRED to the user's sessions, then 410 (CPACE_EXPIRED for CPace) and no relays", () =>
         Effect.gen(function* () {
           const jack = yield* newUser("jack")
           const phone = yield* secondSession(jack)
           const laptopGw = yield* connected(jack.token)
           const phoneGw = yield* connected(phone.token)
 
-          // Never answered.
-          const waiting = yield* phone.client.call(Keys.startPairing, { body: { device_name: "Phone" } })
+          // Never answered (the QR method).
+          const waiting = yield* phone.client.call(Keys.startPairing, { body: { device_name: "Phone", method: "qr", temp_public_key: blob("temp key") } })
           // Approved, but the exchange does not finish in time.
           const slow = yield* phone.client.call(Keys.startPairing, { body: { device_name: "Phone" } })
           yield* jack.client.call(Keys.respondPairing, { params: { pair_id: slow.pair_id }, body: { approved: true } })
@@ -248,6 +248,9 @@ for (const backend of backends) {
           }
           const late = yield* rawEndpointRequest(Keys.respondPairing, { pair_id: waiting.pair_id }, { token: jack.token, body: { approved: true } })
           expect({ status: late.status, code: late.body.error.code }).toEqual({ status: 410, code: "DEVICE_PAIR_EXPIRED" })
+          // a CPace pairing names its own expiry (seed 002 §10)
+          const lateCpace = yield* rawEndpointRequest(Keys.respondPairing, { pair_id: slow.pair_id }, { token: jack.token, body: { approved: true } })
+          expect({ status: lateCpace.status, code: lateCpace.body.error.code }).toEqual({ status: 410, code: "CPACE_EXPIRED" })
           yield* cpace(laptopGw, { type: "rsi", pair_id: slow.pair_id, data: blob("rsi too late") })
           // Each expiry was announced once.
           expect(yield* e2eeWithin(phoneGw)).toEqual([])

@@ -10,7 +10,7 @@
 import { Duration, Effect, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { blobBytes, type PairId, type StartPairing } from "../../protocol/api/keys.js"
-import { DevicePairDenied, DevicePairExpired, DevicePairNotFound, Forbidden, InvalidBody } from "../../protocol/errors.js"
+import { CPaceExpired, DevicePairDenied, DevicePairExpired, DevicePairNotFound, Forbidden, InvalidBody } from "../../protocol/errors.js"
 import * as Ev from "../../protocol/events.js"
 import type { CPaceRelay } from "../../protocol/gateway.js"
 import type { UserId } from "../../protocol/ids.js"
@@ -101,7 +101,7 @@ export class Pairing extends Effect.Service<Pairing>()("vox/Pairing", {
           const found = yield* repo.find(pairId)
           if (Option.isNone(found) || found.value.user_id !== caller.userId) return yield* new DevicePairNotFound()
           const pairing = found.value
-          if (yield* expireIfDue(emit, pairing, Date.now())) return { expired: true } as const
+          if (yield* expireIfDue(emit, pairing, Date.now())) return { expired: true, method: pairing.method } as const
           if (pairing.status === "denied") return yield* new DevicePairDenied()
           if (pairing.initiator_session === caller.sessionId.toString()) {
             return yield* new Forbidden({ message: "A device cannot answer its own pairing request." })
@@ -117,7 +117,9 @@ export class Pairing extends Effect.Service<Pairing>()("vox/Pairing", {
         })
       ).pipe(
         // The expiry is committed (and announced) before the caller hears 410.
-        Effect.flatMap((outcome) => (outcome.expired ? Effect.fail(new DevicePairExpired()) : Effect.void)),
+        Effect.flatMap((outcome): Effect.Effect<void, CPaceExpired | DevicePairExpired> =>
+          !outcome.expired ? Effect.void : outcome.method === "cpace" ? Effect.fail(new CPaceExpired()) : Effect.fail(new DevicePairExpired())
+        ),
         dieOnStorageError
       )
 
