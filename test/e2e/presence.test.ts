@@ -1,7 +1,9 @@
 // Presence and typing end to end (issue 5 acceptance 6), on SQLite and PostgreSQL: members see each
 // other come online, change status (idle, dnd, custom status, activity) and go offline when their last
 // connection closes, by PRESENCE_UPDATE and by GET /users/{id}/presence; invisible looks offline; a
-// custom status is cleared at its expiry; an account outside the community hears no presence; typing
+// custom status is cleared at its expiry; an account outside the community hears no presence and is
+// not announced (until it joins), and a member who leaves, is kicked or banned is shown offline at once;
+// a user's own sessions hear of their own presence exactly once; typing
 // reaches those who can see the feed, only from those who may post there, once per few seconds; blocks
 // hold: neither side of a block sees the other's presence, by event, snapshot or REST, until it is lifted.
 import { describe, expect, layer } from "@effect/vitest"
@@ -184,6 +186,81 @@ for (const backend of backends) {
           expect(asked).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN" } } })
           const unknown = yield* rawEndpointRequest(PresenceApi.getUserPresence, { user_id: 987_654_321 }, { token: watcher.token })
           expect(unknown).toMatchObject({ status: 404, body: { error: { code: "USER_NOT_FOUND" } } })
+        }))
+
+      it.scoped("an account outside the community is never announced: members hear nothing of it, by event, snapshot or REST, until it joins", () =>
+        Effect.gen(function* () {
+          const watcher = yield* newUser("watcher")
+          const outsider = yield* newUser("outsider")
+          yield* outsider.client.call(Members.leaveServer)
+          const watching = yield* connected(watcher.token)
+
+          // Coming online, changing status and going offline: none of it reaches a member.
+          const outside = yield* connectedUntil(outsider.token)
+          yield* setPresence(outside.gateway, { status: "dnd", activity: { type: "playing", name: "Solitaire" } })
+          const newcomer = yield* newUser("newcomer")
+          const newcomerGateway = yield* connected(newcomer.token)
+          expect(yield* presenceOf(watcher, outsider.user_id)).toEqual({
+            user_id: outsider.user_id, status: "offline", custom_status: null, activity: null
+          })
+          const heard = [...(yield* dispatchesWithin(watching, "500 millis")), ...(yield* dispatchesWithin(newcomerGateway, "0 millis"))]
+          expect(heard.filter(isPresenceOf(outsider.user_id))).toEqual([])
+
+          // Joining while connected makes them someone members may see: announced at once, as they are.
+          yield* outsider.client.call(Members.joinServer, { body: undefined })
+          const joined = yield* presenceShown(watching, outsider.user_id, "dnd")
+          expect(joined.d.activity).toEqual({ type: "playing", name: "Solitaire" })
+          expect((yield* presenceOf(watcher, outsider.user_id)).status).toBe("dnd")
+          yield* outside.close
+          yield* presenceShown(watching, outsider.user_id, "offline")
+        }))
+
+      it.scoped("a member who leaves, is kicked or is banned while connected is shown offline to the others at that moment", () =>
+        Effect.gen(function* () {
+          const boss = yield* owner
+          const watcher = yield* newUser("watcher")
+          const leaver = yield* newUser("leaver")
+          const kicked = yield* newUser("kicked")
+          const banned = yield* newUser("banned")
+          const watching = yield* connected(watcher.token)
+          const leaverGateway = yield* connected(leaver.token)
+          yield* connected(kicked.token)
+          yield* connected(banned.token)
+          for (const u of [leaver, kicked, banned]) yield* presenceShown(watching, u.user_id, "online")
+
+          yield* leaver.client.call(Members.leaveServer)
+          yield* presenceShown(watching, leaver.user_id, "offline")
+          yield* boss.client.call(Members.kickMember, { params: { user_id: kicked.user_id }, body: undefined })
+          yield* presenceShown(watching, kicked.user_id, "offline")
+          yield* boss.client.call(Members.banMember, { params: { user_id: banned.user_id }, body: undefined })
+          yield* presenceShown(watching, banned.user_id, "offline")
+          for (const u of [leaver, kicked, banned]) expect((yield* presenceOf(watcher, u.user_id)).status).toBe("offline")
+
+          // Once said, it is not said again, nor is anything the one who left does afterwards.
+          yield* setPresence(leaverGateway, { status: "idle" })
+          const after = yield* dispatchesWithin(watching, "500 millis")
+          expect(after.filter((d) => d.t === "PRESENCE_UPDATE" && [leaver, kicked, banned].some((u) => u.user_id === d.d.user_id))).toEqual([])
+        }))
+
+      it.scoped("a user's own sessions hear of their presence exactly once: on connecting, in a second session's snapshot, on each change", () =>
+        Effect.gen(function* () {
+          const alice = yield* newUser("alice")
+          const first = yield* gatewayFor(alice.token)
+          const ownOnFirst = (yield* dispatchesWithin(first, "700 millis")).filter(isPresenceOf(alice.user_id))
+          expect(ownOnFirst.map((d) => d.d.status)).toEqual(["online"])
+
+          const second = yield* gatewayFor(alice.token)
+          const ownOnSecond = (yield* dispatchesWithin(second, "700 millis")).filter(isPresenceOf(alice.user_id))
+          expect(ownOnSecond.map((d) => d.d.status)).toEqual(["online"])
+          expect((yield* dispatchesWithin(first, "0 millis")).filter(isPresenceOf(alice.user_id))).toEqual([])
+
+          // A change made on one session reaches each of them once.
+          yield* setPresence(first, { status: "idle" })
+          yield* Effect.sleep("700 millis")
+          for (const gateway of [first, second]) {
+            const own = (yield* dispatchesWithin(gateway, "0 millis")).filter(isPresenceOf(alice.user_id))
+            expect(own.map((d) => d.d.status)).toEqual(["idle"])
+          }
         }))
 
       it.scoped("blocks hold: neither side sees the other's presence or typing, by event, snapshot or REST, until the block is lifted", () =>

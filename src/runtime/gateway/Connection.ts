@@ -136,10 +136,10 @@ export const serveConnection = (ws: WebSocket, request: IncomingMessage, options
         const position = yield* attach(caller.userId)
         const info = yield* store.readyInfo(caller.userId)
         // Presence first, so the snapshot holds this user too and everyone else hears they came online.
-        yield* presence.connected(caller.userId)
+        const announced = yield* presence.connected(caller.userId)
         yield* Effect.addFinalizer(() => presence.disconnected(caller.userId))
         // Presence is for members only (PRESENCE_UPDATE's audience): an account outside the community gets no snapshot.
-        const online = delivery.canSee(caller.userId, { _tag: "server" }) ? yield* presence.onlineFor(caller.userId) : []
+        const online = delivery.canSee(caller.userId, { _tag: "server" }) ? yield* presence.onlineFor(caller.userId, announced) : []
         const id = newSessionId()
         const stored: StoredSession = { id, userId: caller.userId, base: position, preamble: 1 + online.length }
         yield* store.save(stored)

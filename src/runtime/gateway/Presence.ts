@@ -6,10 +6,14 @@
 // blocked user does not see the blocker; the reference adds the other way): announcements leave out
 // everyone on the other side of a block, the READY snapshot and GET /users/{id}/presence show them
 // offline, and a new or lifted block tells the two what they now see of each other.
+// Presence is community presence: only members are announced, listed and shown online (an account
+// outside the community, reachable by DM, is offline to everyone), and a member who leaves, is kicked or
+// banned while connected is announced offline at that moment. `shown` keeps what the members were last
+// told, so each change is said once, and the user's own sessions, members too, hear it once with them.
 //
 // One node holds every connection today; a cluster issue moves the connection count into the cluster.
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Fiber, Option, Schema } from "effect"
+import { Duration, Effect, Fiber, Option, Queue, Schema } from "effect"
 import { makeRelationshipRepo } from "../../actors/relationships/RelationshipRepo.js"
 import { PresenceUpdate } from "../../protocol/events.js"
 import {
@@ -24,6 +28,7 @@ import type { UserId } from "../../protocol/ids.js"
 import { parseJson, stringifyJson } from "../../protocol/json.js"
 import { decodeRows, IntColumn } from "../db/columns.js"
 import { dieOnStorageError } from "../db/storageErrors.js"
+import { EventBus } from "../events/EventBus.js"
 import { Events } from "../events/Events.js"
 
 interface Chosen {
@@ -69,16 +74,30 @@ const same = (a: PresenceView, b: PresenceView) => stringifyJson(a) === stringif
 
 const offline = (userId: UserId): PresenceView => ({ user_id: userId, status: "offline", custom_status: null, activity: null })
 
+/** A view told earlier, as it reads now: a custom status past its expiry is gone even before its timer runs. */
+const asOf = (view: PresenceView, nowMs: number): PresenceView =>
+  expired(view.custom_status, nowMs) ? { ...view, custom_status: null } : view
+
+/** Events after which a connected user may have become, or stopped being, someone members see. */
+const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set(["MEMBER_JOIN", "MEMBER_LEAVE", "MEMBER_BAN"])
+const Subject = Schema.Struct({ user_id: Schema.Number })
+const decodeSubject = Schema.decodeUnknownOption(Subject)
+
 export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence", {
   scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const events = yield* Events
+    const bus = yield* EventBus
     const relationships = yield* makeRelationshipRepo
     /** live connections per user on this node */
     const connections = new Map<number, number>()
     /** the choice of every connected user */
     const chosen = new Map<number, Chosen>()
     const expiryTimers = new Map<number, Fiber.RuntimeFiber<void>>()
+    /** what the members were last told of each user they see online (absent: offline) */
+    const shown = new Map<number, PresenceView>()
+    // One announcement at a time, so `shown` always matches the order of the log.
+    const oneAtATime = yield* Effect.makeSemaphore(1)
 
     const announce = (presence: PresenceView) =>
       events.transact((emit) =>
@@ -130,8 +149,7 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
             expiryTimers.delete(userId)
             const current = chosen.get(userId)
             if (current === undefined || current.custom_status?.expiry !== expiry) return Effect.void
-            // Compared with what others saw just before the expiry: seen from now, it is already gone.
-            return change(userId, { ...current, custom_status: null }, expiry * 1000 - 1)
+            return Effect.asVoid(change(userId, { ...current, custom_status: null }))
           })),
           Effect.catchAllCause((cause) => Effect.logWarning("Clearing an expired custom status failed", cause)),
           Effect.forkDaemon
@@ -139,17 +157,35 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
         expiryTimers.set(userId, fiber)
       })
 
-    /** Records a new choice and tells others if what they see changed (since `shownAt`, by default now). */
-    const change = (userId: UserId, next: Chosen, shownAt?: number): Effect.Effect<void> =>
+    /**
+     * Tells the members what they now see of the user (offline unless connected and a member), if it is
+     * not what they were last told. True when it told them, and so the user's own sessions too.
+     */
+    const publish = (userId: UserId) =>
+      oneAtATime.withPermits(1)(Effect.gen(function* () {
+        const choice = chosen.get(userId)
+        const member = choice !== undefined && (yield* relationships.bothMembers(userId, userId))
+        const now = member ? visible(userId, choice, Date.now()) : offline(userId)
+        const before = shown.get(userId) ?? offline(userId)
+        if (now.status === "offline") shown.delete(userId)
+        else shown.set(userId, now)
+        if (same(before, now)) return false
+        yield* announce(now)
+        return true
+      }))
+
+    /** Records a new choice and tells others if what they see changed. */
+    const change = (userId: UserId, next: Chosen) =>
       Effect.gen(function* () {
-        const now = Date.now()
-        const before = visible(userId, chosen.get(userId), shownAt ?? now)
         chosen.set(userId, next)
         yield* store(userId, next, true)
-        const after = visible(userId, next, now)
-        if (!same(before, after)) yield* announce(after)
+        const announced = yield* publish(userId)
         yield* scheduleExpiry(userId, next)
+        return announced
       }).pipe(dieOnStorageError)
+
+    /** What the members see of a user now (before any block between a viewer and them). */
+    const seen = (userId: UserId, nowMs: number) => asOf(shown.get(userId) ?? offline(userId), nowMs)
 
     // A server that stopped without saying goodbye left users marked online: they are not any more.
     const stale = yield* sql`SELECT user_id FROM presence WHERE online = 1`.pipe(
@@ -164,15 +200,34 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
     yield* Effect.addFinalizer(() =>
       Effect.forEach([...expiryTimers.values()], Fiber.interrupt, { discard: true }))
 
+    // Joining, leaving, a kick or a ban while connected changes who may see the user: tell them now.
+    const published = yield* bus.subscribe
+    yield* Queue.take(published).pipe(
+      Effect.flatMap((event) => {
+        if (!MEMBERSHIP_EVENTS.has(event.type)) return Effect.void
+        const subject = decodeSubject(event.data)
+        if (Option.isNone(subject) || !chosen.has(subject.value.user_id)) return Effect.void
+        return publish(subject.value.user_id as UserId).pipe(
+          dieOnStorageError,
+          Effect.catchAllCause((cause) => Effect.logWarning("Updating presence after a membership change failed", cause))
+        )
+      }),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
     return {
-      /** A connection of the user became ready. */
+      /**
+       * A connection of the user became ready. True when this announced the user (a member) online, which
+       * the connection itself hears from the log: its snapshot then leaves the user out (`onlineFor`).
+       */
       connected: (userId: UserId) =>
         Effect.gen(function* () {
           const count = (connections.get(userId) ?? 0) + 1
           connections.set(userId, count)
-          if (count > 1) return
+          if (count > 1) return false
           const choice = yield* load(userId)
-          yield* change(userId, choice)
+          return yield* change(userId, choice)
         }).pipe(dieOnStorageError),
       /** A connection of the user closed; the last one takes the user offline. */
       disconnected: (userId: UserId) =>
@@ -192,35 +247,36 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
           }
           if (choice === undefined) return
           yield* store(userId, choice, false)
-          const before = visible(userId, choice, Date.now())
-          if (before.status !== "offline") yield* announce(offline(userId))
+          yield* publish(userId)
         }).pipe(dieOnStorageError),
       /** op 7 from one of the user's connections. */
       set: (userId: UserId, update: PresenceSet) =>
         Effect.suspend(() => {
           const current = chosen.get(userId) ?? DEFAULT
-          return change(userId, {
+          return Effect.asVoid(change(userId, {
             status: update.status,
             custom_status: update.custom_status === undefined ? current.custom_status : update.custom_status,
             activity: update.activity === undefined ? current.activity : update.activity
-          })
+          }))
         }),
       /** What `viewer` sees of a user now (GET /users/{id}/presence). */
       seenBy: (viewer: UserId, userId: UserId) =>
         Effect.gen(function* () {
           if (viewer !== userId && (yield* relationships.blockedEitherWay(viewer, userId))) return offline(userId)
-          return visible(userId, chosen.get(userId), Date.now())
+          return seen(userId, Date.now())
         }).pipe(dieOnStorageError),
-      /** Everyone `viewer` sees online, for a new session's first dispatches. */
-      onlineFor: (viewer: UserId) =>
+      /**
+       * Every member `viewer` sees online, for a new session's first dispatches; without the viewer
+       * themselves when `heardOwn` (their coming online reaches the session from the log).
+       */
+      onlineFor: (viewer: UserId, heardOwn: boolean) =>
         Effect.gen(function* () {
           const hidden = new Set<number>(yield* relationships.blockedWith(viewer))
+          if (heardOwn) hidden.add(viewer)
           const now = Date.now()
           const out: Array<PresenceView> = []
-          for (const [userId, choice] of chosen) {
-            if (hidden.has(userId)) continue
-            const view = visible(userId as UserId, choice, now)
-            if (view.status !== "offline") out.push(view)
+          for (const [userId, view] of shown) {
+            if (!hidden.has(userId)) out.push(asOf(view, now))
           }
           return out
         }).pipe(dieOnStorageError),
@@ -235,7 +291,7 @@ export class Presence extends Effect.Service<Presence>()("vox/gateway/Presence",
             const blocked = yield* relationships.blockedEitherWay(a, b)
             const now = Date.now()
             for (const [subject, viewer] of [[a, b], [b, a]] as const) {
-              const view = visible(subject, chosen.get(subject), now)
+              const view = seen(subject, now)
               if (view.status === "offline" || !(yield* relationships.bothMembers(viewer, viewer))) continue
               yield* emit(PresenceUpdate, blocked ? offline(subject) : view, { _tag: "users", user_ids: [viewer] })
             }
