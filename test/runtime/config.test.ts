@@ -21,6 +21,7 @@ describe("VoxConfig", () => {
       expect(c.dataDir).toBe("./data")
       expect(databaseTarget(c)).toEqual({ _tag: "sqlite", filename: Path.join("data", "vox.db") })
       expect(Duration.toMillis(c.auth.sessionTtl)).toBe(30 * 24 * 3600 * 1000)
+      expect(c.auth.passwordHash).toEqual({ memory: 65536, passes: 3, lanes: 4 })
     }))
 
   it.effect("the file beats defaults, the environment beats the file, flags beat everything", () =>
@@ -58,6 +59,11 @@ describe("VoxConfig", () => {
       expect(error).toMatchObject({ setting: "http.maxBodyBytes", source: "the config file" })
       const worker = yield* Effect.flip(loadVoxConfig({ env: {}, file: configFile(`export default { server: { workerId: 1023 } }`) }))
       expect(worker.setting).toBe("server.workerId")
+      // a password hash cheaper than OWASP's argon2id minimum is refused, not used
+      const weak = yield* Effect.flip(loadVoxConfig({ env: {}, file: configFile(`export default { auth: { passwordHash: { memory: 4096 } } }`) }))
+      expect(weak.setting).toBe("auth.passwordHash.memory")
+      const onePass = yield* Effect.flip(loadVoxConfig({ env: { VOX_AUTH_PASSWORD_HASH_PASSES: "1" }, file: configFile("export default {}") }))
+      expect(onePass.message).toContain("VOX_AUTH_PASSWORD_HASH_PASSES")
       const notObject = yield* Effect.flip(loadVoxConfig({ env: {}, file: configFile(`export default 42`) }))
       expect(notObject.setting).toBe("config")
     }))

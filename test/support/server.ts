@@ -30,6 +30,13 @@ export const GENEROUS_RATE_LIMITS: RateLimitsFile = Object.fromEntries(
   RATE_LIMIT_CATEGORIES.map((category) => [category, { requests: 1_000_000, per: "1 minute" }])
 ) as RateLimitsFile
 
+/**
+ * Suites register thousands of accounts: their servers hash passwords with real argon2id at OWASP's
+ * minimum cost instead of the default 64 MiB × 3 passes, which would spend most of the suite's CPU
+ * time on hashing. test/runtime/core.test.ts checks the default cost.
+ */
+export const TEST_PASSWORD_HASH = { memory: 19456, passes: 2, lanes: 1 }
+
 export const TestServerLive = (backend: Backend, overrides: VoxConfigFile = {}) =>
   Layer.scoped(
     TestServer,
@@ -39,6 +46,7 @@ export const TestServerLive = (backend: Backend, overrides: VoxConfigFile = {}) 
         ...base,
         ...overrides,
         http: { host: "127.0.0.1", port: 0, ...overrides.http },
+        auth: { passwordHash: TEST_PASSWORD_HASH, ...overrides.auth },
         rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
         log: { level: "warning" }
       }

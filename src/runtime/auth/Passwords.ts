@@ -1,15 +1,17 @@
-// Password hashing with argon2id (m = 64 MiB, t = 3, p = 4). Checking a password for an account that
+// Password hashing with argon2id, at the cost `auth.passwordHash` sets (by default m = 64 MiB, t = 3,
+// p = 4). Checking a password for an account that
 // does not exist costs one full verification too, so timing does not reveal which usernames exist.
 import argon2 from "argon2"
 import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
-
-const OPTIONS = { type: argon2.argon2id, memoryCost: 65536, timeCost: 3, parallelism: 4 } as const
+import { VoxConfig } from "../config/VoxConfig.js"
 
 export class Passwords extends Effect.Service<Passwords>()("vox/Passwords", {
   effect: Effect.gen(function* () {
+    const cost = (yield* VoxConfig).auth.passwordHash
+    const options = { type: argon2.argon2id, memoryCost: cost.memory, timeCost: cost.passes, parallelism: cost.lanes } as const
     const hash = (password: string) =>
-      Effect.tryPromise(() => argon2.hash(password, OPTIONS)).pipe(Effect.orDie, Effect.withSpan("Passwords.hash"))
+      Effect.tryPromise(() => argon2.hash(password, options)).pipe(Effect.orDie, Effect.withSpan("Passwords.hash"))
 
     const verify = (passwordHash: string, password: string) =>
       Effect.tryPromise(() => argon2.verify(passwordHash, password)).pipe(

@@ -112,6 +112,25 @@ const voxConfig = Config.all({
   auth: Config.all({
     sessionTtl: Config.duration("sessionTtl").pipe(Config.withDefault(Duration.days(30))),
     /**
+     * The argon2id cost of password hashes: memory in KiB, passes and lanes. The defaults (64 MiB, 3, 4)
+     * are what a server should use; nothing below OWASP's minimum (19 MiB, 2 passes) is accepted. Stored
+     * hashes carry their own cost, so a change applies to new passwords and the old ones keep working.
+     */
+    passwordHash: Config.all({
+      memory: Config.integer("memory").pipe(
+        Config.validate({ message: "Expected KiB between 19456 and 4194304", validation: (n) => n >= 19456 && n <= 4194304 }),
+        Config.withDefault(65536)
+      ),
+      passes: Config.integer("passes").pipe(
+        Config.validate({ message: "Expected an integer between 2 and 20", validation: (n) => n >= 2 && n <= 20 }),
+        Config.withDefault(3)
+      ),
+      lanes: Config.integer("lanes").pipe(
+        Config.validate({ message: "Expected an integer between 1 and 16", validation: (n) => n >= 1 && n <= 16 }),
+        Config.withDefault(4)
+      )
+    }).pipe(Config.nested("passwordHash")),
+    /**
      * Who may create an account through the API: anyone (`open`), only someone holding an invite
      * (`invite`), or nobody (`closed`). The first account of a fresh server (its owner) and
      * `vox admin create-user` are always allowed.
@@ -240,6 +259,7 @@ export type VoxConfigFile = DeepPartial<{
   server: { name: string; workerId: number }
   auth: {
     sessionTtl: string
+    passwordHash: { memory: number; passes: number; lanes: number }
     registration: RegistrationMode
     secretKey: string
     webauthn: { rpId: string; rpName: string; origin: string }
