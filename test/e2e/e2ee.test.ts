@@ -52,6 +52,16 @@ const firstDevice = (person: Person) =>
     return { ...person, device, gateway }
   })
 
+/** Alice and Bob, each on a first device, with an MLS group for their 1:1 DM that both have joined. */
+const encryptedDm = Effect.gen(function* () {
+  const alice = yield* firstDevice(yield* newUser("alice"))
+  const bob = yield* firstDevice(yield* newUser("bob"))
+  const dm = yield* alice.client.call(Dms.openDm, { body: { recipient_id: bob.user_id as UserId } })
+  yield* alice.device.startGroup(dm.dm_id, [bob.user_id as UserId])
+  yield* bob.device.awaitGroup(dm.dm_id)
+  return { alice, bob, dm }
+})
+
 const history = (client: Person["client"], dmId: DmId) =>
   Effect.map(client.call(Dms.getDmHistory, { params: { dm_id: dmId }, query: { limit: 100 } }), (r) =>
     [...r.messages].sort((a, b) => (a.msg_id < b.msg_id ? -1 : 1)))
@@ -101,12 +111,7 @@ for (const backend of backends) {
     layer(TestServerLive(backend), { excludeTestServices: true })((it) => {
       it.scoped("acceptance 1: Alice and Bob build an MLS group through the server, each reads the other, the database holds no plaintext", () =>
         Effect.gen(function* () {
-          const alice = yield* firstDevice(yield* newUser("alice"))
-          const bob = yield* firstDevice(yield* newUser("bob"))
-          const dm = yield* alice.client.call(Dms.openDm, { body: { recipient_id: bob.user_id as UserId } })
-
-          yield* alice.device.startGroup(dm.dm_id, [bob.user_id as UserId])
-          yield* bob.device.awaitGroup(dm.dm_id)
+          const { alice, bob, dm } = yield* encryptedDm
           expect(yield* bob.device.epoch(dm.dm_id)).toBe(yield* alice.device.epoch(dm.dm_id))
 
           const fromAlice = "Meet me at the old lighthouse at 9"
@@ -196,15 +201,10 @@ for (const backend of backends) {
       it.scoped("acceptance 3: a second device pairs by CPace with the 6-digit code, receives the leaf key and reads the DM; a wrong code fails on both sides", () =>
         Effect.gen(function* () {
           const { client } = yield* TestServer
-          const alicePerson = yield* newUser("alice")
-          const alice = yield* firstDevice(alicePerson)
-          const bob = yield* firstDevice(yield* newUser("bob"))
-          const dm = yield* alice.client.call(Dms.openDm, { body: { recipient_id: bob.user_id as UserId } })
-          yield* alice.device.startGroup(dm.dm_id, [bob.user_id as UserId])
-          yield* bob.device.awaitGroup(dm.dm_id)
+          const { alice, bob, dm } = yield* encryptedDm
 
           // The phone: a new login, a device with no key
-          const phoneLogin = yield* client.login({ username: alicePerson.username, password: alicePerson.password })
+          const phoneLogin = yield* client.login({ username: alice.username, password: alice.password })
           const phone = yield* deviceOf(phoneLogin, "dev_alice_phone")
           expect(phone.device.hasKeys()).toBe(false)
 
@@ -223,7 +223,7 @@ for (const backend of backends) {
           expect(phone.device.hasKeys()).toBe(true)
           expect(Buffer.from(yield* phone.device.identityKey).equals(Buffer.from(yield* alice.device.identityKey))).toBe(true)
           const devices = yield* phone.device.client.call(Keys.listDevices)
-          expect(devices.devices.map((d) => d.device_id)).toEqual(expect.arrayContaining([`dev_${alicePerson.username}_1`, "dev_alice_phone"]))
+          expect(devices.devices.map((d) => d.device_id)).toEqual(expect.arrayContaining([`dev_${alice.username}_1`, "dev_alice_phone"]))
 
           // Bob writes; the phone reads it, and so does the laptop
           yield* bob.device.send(dm.dm_id, "did the new phone arrive?")
@@ -232,7 +232,7 @@ for (const backend of backends) {
           expect(yield* alice.device.read(msg!)).toBe("did the new phone arrive?")
 
           // A tablet whose user mistypes the code: both sides fail, nothing is sealed or sent
-          const tabletLogin = yield* client.login({ username: alicePerson.username, password: alicePerson.password })
+          const tabletLogin = yield* client.login({ username: alice.username, password: alice.password })
           const tablet = yield* deviceOf(tabletLogin, "dev_alice_tablet")
           const shownAgain = yield* Deferred.make<string>()
           const approvingAgain = yield* approvePairing(alice.device, alice.gateway, {
@@ -258,12 +258,7 @@ for (const backend of backends) {
       it.scoped("recovery: the leaf key backed up under a 12-word phrase comes back on a new device with that phrase only", () =>
         Effect.gen(function* () {
           const { client } = yield* TestServer
-          const alicePerson = yield* newUser("alice")
-          const alice = yield* firstDevice(alicePerson)
-          const bob = yield* firstDevice(yield* newUser("bob"))
-          const dm = yield* alice.client.call(Dms.openDm, { body: { recipient_id: bob.user_id as UserId } })
-          yield* alice.device.startGroup(dm.dm_id, [bob.user_id as UserId])
-          yield* bob.device.awaitGroup(dm.dm_id)
+          const { alice, bob, dm } = yield* encryptedDm
 
           const phrase = Recovery.generateRecoveryPhrase()
           yield* alice.device.backUp(phrase)
@@ -271,7 +266,7 @@ for (const backend of backends) {
           expect(reveals(stored.encrypted_blob, phrase)).toBe(false)
 
           // every device lost: a new login, the phrase typed in
-          const login = yield* client.login({ username: alicePerson.username, password: alicePerson.password })
+          const login = yield* client.login({ username: alice.username, password: alice.password })
           const fresh = yield* deviceOf(login, "dev_alice_new")
           const wrong = yield* Effect.flip(fresh.device.restore(Recovery.generateRecoveryPhrase()))
           expect(wrong._tag).toBe("SealedBoxUndecryptable")
@@ -286,11 +281,7 @@ for (const backend of backends) {
 
       it.scoped("key reset: contacts are told and forget the old group, the safety number changes, a new group works", () =>
         Effect.gen(function* () {
-          const alice = yield* firstDevice(yield* newUser("alice"))
-          const bob = yield* firstDevice(yield* newUser("bob"))
-          const dm = yield* alice.client.call(Dms.openDm, { body: { recipient_id: bob.user_id as UserId } })
-          yield* alice.device.startGroup(dm.dm_id, [bob.user_id as UserId])
-          yield* bob.device.awaitGroup(dm.dm_id)
+          const { alice, bob, dm } = yield* encryptedDm
           const bobKey = yield* bob.device.identityKey
           const before = safetyNumber(yield* alice.device.identityKey, bobKey)
 
