@@ -19,19 +19,12 @@ import type { FeedId, UserId } from "../../src/protocol/ids.js"
 import { Permission } from "../../src/protocol/permissions.js"
 import { backends } from "../support/backends.js"
 import { eventsOfType, withSuiteDatabase } from "../support/db.js"
-import { dispatchesWithin, gatewayFor, nextDispatch } from "../support/gateway.js"
+import { dispatchesWithin, gatewayFor, nextDispatch, readyGatewayFor as connected } from "../support/gateway.js"
 import { rawEndpointRequest } from "../support/http.js"
 import { newUser, owner, TestServerLive, uniqueName } from "../support/server.js"
 
 type Member = Effect.Effect.Success<ReturnType<typeof newUser>>
 
-/** A gateway session that has received READY. */
-const connected = (token: string) =>
-  Effect.gen(function* () {
-    const gateway = yield* gatewayFor(token)
-    yield* nextDispatch(gateway, (d) => d.t === "READY")
-    return gateway
-  })
 
 /** A gateway session in a scope of its own, to be closed before the test ends. */
 const connectedUntil = (token: string) =>

@@ -16,7 +16,7 @@ import type { DmId, UserId } from "../../src/protocol/ids.js"
 import { backends } from "../support/backends.js"
 import { countRows, eventsOfType, withSuiteDatabase } from "../support/db.js"
 import { failure } from "../support/expect.js"
-import { dispatchesWithin, gatewayFor, nextDispatch } from "../support/gateway.js"
+import { dispatchesWithin, nextDispatch, readyGatewayFor } from "../support/gateway.js"
 import { rawEndpointRequest } from "../support/http.js"
 import { newUser, owner, TestServerLive } from "../support/server.js"
 
@@ -25,12 +25,7 @@ type Person = Effect.Effect.Success<ReturnType<typeof newUser>>
 const people = (n: number, prefix: string) =>
   Effect.all(Array.from({ length: n }, (_, i) => newUser(`${prefix}${i}`)), { concurrency: "unbounded" })
 
-const connected = (who: Person) =>
-  Effect.gen(function* () {
-    const gateway = yield* gatewayFor(who.token)
-    yield* nextDispatch(gateway, (d) => d.t === "READY")
-    return gateway
-  })
+const connected = (who: Person) => readyGatewayFor(who.token)
 
 const befriend = (who: Person, target: Person) => who.client.call(Rel.addFriend, { params: { user_id: target.user_id } })
 const unfriend = (who: Person, target: Person) => who.client.call(Rel.removeFriend, { params: { user_id: target.user_id } })

@@ -15,7 +15,7 @@ import * as ServerApi from "../../src/protocol/api/server.js"
 import { CloseCode, Op } from "../../src/protocol/gateway.js"
 import { backends } from "../support/backends.js"
 import { failure } from "../support/expect.js"
-import { dispatchesWithin, gatewayFor, nextDispatch } from "../support/gateway.js"
+import { dispatchesWithin, nextDispatch, readyGatewayFor as connected } from "../support/gateway.js"
 import { rawEndpointRequest } from "../support/http.js"
 import { newUser, owner, TestServer, TestServerLive } from "../support/server.js"
 
@@ -23,13 +23,6 @@ type Person = Effect.Effect.Success<ReturnType<typeof newUser>>
 
 const blob = (text: string) => Buffer.from(text).toString("base64")
 
-/** A connected gateway session, past READY. */
-const connected = (token: string) =>
-  Effect.gen(function* () {
-    const gateway = yield* gatewayFor(token)
-    yield* nextDispatch(gateway, (d) => d.t === "READY")
-    return gateway
-  })
 
 /** The E2EE dispatches (MLS_*, CPACE_*, DEVICE_PAIR_*) a session received within a moment. */
 const e2eeWithin = (gateway: GatewayClient) =>

@@ -35,6 +35,10 @@ export const nextDispatch = (
     }
   }).pipe(Effect.timeoutFail({ duration: within, onTimeout: () => new Error("expected dispatch did not arrive") }))
 
+/** A gateway session for `token` that has received READY. */
+export const readyGatewayFor = (token: string) =>
+  Effect.tap(gatewayFor(token), (gateway) => nextDispatch(gateway, (d) => d.t === "READY"))
+
 /** Every dispatch received within `within` (after which nothing more is expected). */
 export const dispatchesWithin = (gateway: GatewayClient, within: Duration.DurationInput = "300 millis") =>
   Effect.gen(function* () {
