@@ -11,6 +11,7 @@ import { Pairing } from "../actors/keys/Pairing.js"
 import { PairingExpiryLive } from "../actors/keys/PairingExpiry.js"
 import { KeyRelaysLive } from "../actors/keys/relays.js"
 import { FeedLive } from "../actors/feed/FeedLive.js"
+import { LocalFeeds } from "../actors/feed/LocalFeeds.js"
 import { Relationships } from "../actors/relationships/Relationships.js"
 import { UserLive } from "../actors/user/UserLive.js"
 import { UserRepo } from "../actors/user/UserRepo.js"
@@ -23,6 +24,7 @@ import { ClusterLive } from "./cluster/Cluster.js"
 import { VoxConfig } from "./config/VoxConfig.js"
 import { DatabaseLive } from "./db/Database.js"
 import { migrate } from "./db/Migrate.js"
+import { SyncReadsLive } from "./db/SyncReads.js"
 import { Embeds } from "./embeds/Embeds.js"
 import { EventBus } from "./events/EventBus.js"
 import { Events } from "./events/Events.js"
@@ -31,6 +33,7 @@ import { FileCleanupLive } from "./files/Cleanup.js"
 import { FileStoreLive } from "./files/FileStoreLive.js"
 import { GatewayLive } from "./gateway/GatewayLive.js"
 import { HttpAppLive, HttpServerLive } from "./http/HttpLive.js"
+import { SendLane } from "./http/SendLane.js"
 import { Snowflakes } from "./ids/Snowflakes.js"
 import { RateLimiter } from "./ratelimit/RateLimiter.js"
 
@@ -74,7 +77,7 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
         TwoFactor.Default
       )
     ),
-    Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, Revocations.Default, RateLimiter.Default, ClusterLive)),
+    Layer.provideMerge(Layer.mergeAll(Snowflakes.Default, EventBus.Default, Revocations.Default, RateLimiter.Default, ClusterLive, SyncReadsLive, LocalFeeds.Live)),
     Layer.provideMerge(MigratedDatabaseLive),
     Layer.provideMerge(config),
     Layer.provide(TracerOffLive)
@@ -84,6 +87,7 @@ export const VoxCoreLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
 export const VoxServerLive = <E>(config: Layer.Layer<VoxConfig, E>) =>
   Layer.mergeAll(HttpAppLive, EventRetentionLive, FileCleanupLive, PairingExpiryLive).pipe(
     Layer.provideMerge(HttpServerLive),
+    Layer.provideMerge(SendLane.Live),
     Layer.provideMerge(GatewayLive),
     // the opcodes of features beyond the gateway core: op 9 and op 10 (E2EE relays)
     Layer.provideMerge(KeyRelaysLive),

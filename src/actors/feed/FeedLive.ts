@@ -4,7 +4,7 @@
 // wait and then go together in one transaction.
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
-import { Effect, Either, Layer, Option, Schema } from "effect"
+import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import type { CreateThread, ThreadId, UpdateThread } from "../../protocol/api/threads.js"
 import {
   Forbidden,
@@ -21,12 +21,14 @@ import { FeedId, type UserId } from "../../protocol/ids.js"
 import { decodeCursor, encodeCursor } from "../../protocol/pagination.js"
 import { has, Permission } from "../../protocol/permissions.js"
 import type { Snowflake } from "../../protocol/snowflake.js"
+import { VoxConfig } from "../../runtime/config/VoxConfig.js"
 import { dieOnStorageError } from "../../runtime/db/storageErrors.js"
 import { type Emit, Events } from "../../runtime/events/Events.js"
 import { readLimits } from "../community/limits/limits.js"
 import { Feed, MAX_PINS_PER_FEED } from "./Feed.js"
 import { FeedRepo, seconds, toThread } from "./FeedRepo.js"
 import { makeGroupCommit } from "./GroupCommit.js"
+import { LocalFeeds } from "./LocalFeeds.js"
 import { checkBody, missing } from "./rules.js"
 import { makeSendBatch, type SendItem } from "./SendBatch.js"
 
@@ -59,6 +61,17 @@ export const FeedLive = Feed.toLayer(
       // A storage failure fails every send of the batch: its transaction rolled back.
       commit: (items: ReadonlyArray<SendItem>) => exclusive(sends.commit(items)).pipe(Effect.orDie)
     })
+
+    // Listed for direct sends while this entity runs (LocalFeeds.ts). Added after the group commit, so
+    // removed before it stops: nothing is offered to a commit that no longer takes.
+    const local = yield* LocalFeeds
+    const config = yield* VoxConfig
+    // Half the idle time: the entity's idle clock, reset by cluster calls only, never runs out while
+    // direct sends come in.
+    const freshForMs = Duration.toMillis(config.cluster.entityMaxIdleTime) / 2
+    let lastClusterCall = Date.now()
+    local.set(feedId, { fresh: () => Date.now() - lastClusterCall < freshForMs, offer: send.offer })
+    yield* Effect.addFinalizer(() => Effect.sync(() => local.delete(feedId)))
 
     /** A message of this feed, top-level or in one of its threads. */
     const message = (id: Snowflake) =>
@@ -155,11 +168,14 @@ export const FeedLive = Feed.toLayer(
     return Feed.of({
       // Forked: sends wait in the group commit's queue, not in the mailbox, so they can be batched.
       Send: ({ payload }) =>
-        Rpc.fork(send({
-          actor: payload.actor,
-          permissions: payload.permissions,
-          where: payload.thread_id ?? null,
-          message: payload.message
+        Rpc.fork(Effect.suspend(() => {
+          lastClusterCall = Date.now()
+          return send.submit({
+            actor: payload.actor,
+            permissions: payload.permissions,
+            where: payload.thread_id ?? null,
+            message: payload.message
+          })
         })),
 
       History: ({ payload }) =>

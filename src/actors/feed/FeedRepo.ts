@@ -69,6 +69,7 @@ const FileIdRow = Schema.Struct({ id: Schema.String })
 // Decoders are built once: a decoder made per call would compile its parser on every query.
 const decodeMessages = decodeRows(MessageRow)
 const decodeNonces = decodeRows(NonceRow)
+const decodeInsertedIds = decodeRows(Schema.Struct({ id: Schema.String }))
 const decodeThreads = decodeRows(ThreadRow)
 const decodeThreadIds = decodeRows(ThreadIdRow)
 const decodeFeedSettings = decodeRows(FeedSettingsRow)
@@ -194,12 +195,14 @@ export const makeFeedRepo = Effect.gen(function* () {
     )
 
   /**
-   * Stores a message; false when the author's nonce is already taken (by a send of another feed that
-   * committed first: within a feed, its writer looks the nonce up before inserting). No error, so a
-   * transaction holding other sends goes on (a failed statement would abort it on PostgreSQL).
+   * Stores messages in one statement; returns the ids of those stored. A message whose author's nonce
+   * is already taken (by a send of another feed that committed first: within a feed, its writer looks
+   * nonces up before storing) is left out, without an error, so the transaction holding the other
+   * sends goes on (a failed statement would abort it on PostgreSQL).
    */
-  const insert = (m: NewMessage) => {
-    const row = sql`INSERT INTO messages ${sql.insert({
+  const insertMany = (messages: ReadonlyArray<NewMessage>) => {
+    if (messages.length === 0) return Effect.succeed(new Set<string>())
+    const rows = sql`INSERT INTO messages ${sql.insert(messages.map((m) => ({
       id: m.id.toString(),
       feed_id: m.feed_id,
       thread_id: m.thread_id,
@@ -213,10 +216,12 @@ export const makeFeedRepo = Effect.gen(function* () {
       nonce: m.nonce,
       created_at: m.created_at,
       edited_at: null
-    })}`
-    if (m.nonce === null) return Effect.as(row, true)
-    return sql`${row} ON CONFLICT (author_id, nonce) WHERE nonce IS NOT NULL DO NOTHING RETURNING 1 AS inserted`.pipe(
-      Effect.map((rows) => rows.length > 0)
+    })))}`
+    const all = new Set(messages.map((m) => m.id.toString()))
+    if (messages.every((m) => m.nonce === null)) return Effect.as(rows, all)
+    return sql`${rows} ON CONFLICT (author_id, nonce) WHERE nonce IS NOT NULL DO NOTHING RETURNING CAST(id AS TEXT) AS id`.pipe(
+      Effect.flatMap(decodeInsertedIds),
+      Effect.map((inserted) => new Set(inserted.map((r) => r.id)))
     )
   }
 
@@ -449,7 +454,7 @@ export const makeFeedRepo = Effect.gen(function* () {
     filesOf,
     find,
     findByNonce,
-    insert,
+    insertMany,
     editBody,
     remove,
     existing,

@@ -1,7 +1,7 @@
 // Group commit: work submitted while a commit is running waits, and the next commit takes all of it
 // (up to a cap) in one transaction. A durable commit costs one fsync however many rows it holds, so
 // under load many sends share one, and an idle feed still commits each send at once.
-import { Chunk, Deferred, Effect, Exit, Queue, type Scope } from "effect"
+import { Chunk, Effect, Exit, FiberId, Queue, type Scope } from "effect"
 
 /** How many event-loop turns a commit waits at most for sends still arriving. */
 const MAX_GATHER_ROUNDS = 4
@@ -14,7 +14,18 @@ const nextTurn = Effect.async<void>((resume) => {
 
 interface Pending<I, A, E> {
   readonly item: I
-  readonly answer: Deferred.Deferred<A, E>
+  /** Called once, with the item's own exit. */
+  readonly answer: (exit: Exit.Exit<A, E>) => void
+}
+
+export interface GroupCommit<I, A, E> {
+  /** Commits `item` with the next batch and answers with its own exit. */
+  readonly submit: (item: I) => Effect.Effect<A, E>
+  /**
+   * `submit` for a caller outside any fiber (a hot path answering from a callback): `answer` is
+   * called once with the item's exit. False, and nothing queued, once the commit has stopped.
+   */
+  readonly offer: (item: I, answer: (exit: Exit.Exit<A, E>) => void) => boolean
 }
 
 /**
@@ -26,16 +37,26 @@ interface Pending<I, A, E> {
 export const makeGroupCommit = <I, A, E, R>(options: {
   readonly maxBatch: number
   readonly commit: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Exit.Exit<A, E>>, never, R>
-}): Effect.Effect<(item: I) => Effect.Effect<A, E>, never, R | Scope.Scope> =>
+}): Effect.Effect<GroupCommit<I, A, E>, never, R | Scope.Scope> =>
   Effect.gen(function* () {
     const queue = yield* Queue.unbounded<Pending<I, A, E>>()
+    let stopped = false
 
     const settle = (batch: ReadonlyArray<Pending<I, A, E>>, exit: Exit.Exit<ReadonlyArray<Exit.Exit<A, E>>>) =>
-      Effect.forEach(batch, (pending, i) =>
-        Deferred.done(
-          pending.answer,
-          Exit.isSuccess(exit) ? exit.value[i] ?? Exit.die(new Error("a group commit left an item unanswered")) : Exit.failCause(exit.cause)
-        ), { discard: true })
+      Effect.sync(() => {
+        batch.forEach((pending, i) =>
+          pending.answer(
+            Exit.isSuccess(exit)
+              ? exit.value[i] ?? Exit.die(new Error("a group commit left an item unanswered"))
+              : Exit.failCause(exit.cause)
+          )
+        )
+      })
+
+    const interruptAll = (batch: Iterable<Pending<I, A, E>>) =>
+      Effect.sync(() => {
+        for (const pending of batch) pending.answer(Exit.interrupt(FiberId.none))
+      })
 
     const commitNext = Effect.gen(function* () {
       const batch = Chunk.toArray(yield* Queue.takeBetween(queue, 1, options.maxBatch))
@@ -52,17 +73,29 @@ export const makeGroupCommit = <I, A, E, R>(options: {
         Effect.exit,
         Effect.flatMap((exit) => settle(batch, exit)),
         // Stopped mid-commit (the entity shuts down): the transaction rolled back; say so.
-        Effect.onInterrupt(() => Effect.forEach(batch, (pending) => Deferred.interrupt(pending.answer), { discard: true }))
+        Effect.onInterrupt(() => interruptAll(batch))
       )
     })
 
     // Whatever is still waiting when the scope closes is answered as interrupted, never left hanging.
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Queue.takeAll(queue), (rest) =>
-        Effect.forEach(rest, (pending) => Deferred.interrupt(pending.answer), { discard: true })))
+      Effect.suspend(() => {
+        stopped = true
+        return Effect.flatMap(Queue.takeAll(queue), interruptAll)
+      }))
     yield* Effect.forkScoped(Effect.forever(commitNext))
 
-    return (item: I) =>
-      Effect.flatMap(Deferred.make<A, E>(), (answer) =>
-        Effect.zipRight(Queue.offer(queue, { item, answer }), Deferred.await(answer)))
+    const offer = (item: I, answer: (exit: Exit.Exit<A, E>) => void) => {
+      if (stopped) return false
+      queue.unsafeOffer({ item, answer })
+      return true
+    }
+
+    return {
+      offer,
+      submit: (item: I) =>
+        Effect.async<A, E>((resume) => {
+          if (!offer(item, resume)) resume(Effect.interrupt)
+        })
+    }
   })

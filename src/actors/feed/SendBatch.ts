@@ -1,8 +1,11 @@
 // Sends of one feed, committed together: the Feed entity's group commit hands a batch of waiting
 // sends to `commit`, which checks each on its own and stores those that pass, all in ONE transaction
-// with their events. A send that breaks a rule fails alone; the others of its batch go on. Ids are
-// taken in order inside the transaction, so they increase strictly in commit order.
+// with their events: the messages in one statement, then their events in order. A send that breaks a
+// rule fails alone; the others of its batch go on. Ids are taken in order inside the transaction, so
+// they increase strictly in commit order.
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Exit, Option } from "effect"
+import type { ParseError } from "effect/ParseResult"
 import type { SendMessage, SentMessage as SentMessageSchema } from "../../protocol/api/messages.js"
 import type { ServerLimits } from "../../protocol/api/server.js"
 import type { FeedType } from "../../protocol/api/spaces.js"
@@ -30,7 +33,7 @@ import type { Emit } from "../../runtime/events/Events.js"
 import { Events } from "../../runtime/events/Events.js"
 import { Snowflakes } from "../../runtime/ids/Snowflakes.js"
 import { readLimits } from "../community/limits/limits.js"
-import { FeedRepo, type MessageRow, seconds, type ThreadRow, toChatMessage, toThread, type Where } from "./FeedRepo.js"
+import { FeedRepo, type NewMessage, seconds, type ThreadRow, toChatMessage, toThread, type Where } from "./FeedRepo.js"
 import { checkBody, missing } from "./rules.js"
 
 type SentMessage = typeof SentMessageSchema.Type
@@ -60,6 +63,18 @@ export type SendError =
 /** Who slowmode does not hold back: those who moderate the feed's messages or the feed itself. */
 const SLOWMODE_EXEMPT = [Permission.MANAGE_MESSAGES, Permission.MANAGE_SPACES]
 
+/** A send that passed its checks: stored with the rest of its batch. */
+interface Prepared {
+  readonly row: NewMessage
+}
+
+/** What checking one send came to, before the batch is stored. */
+type Outcome =
+  | { readonly _tag: "stored"; readonly prepared: Prepared }
+  /** A retry of a send of this same batch: answered as that one, once it is stored. */
+  | { readonly _tag: "retry"; readonly of: Prepared }
+  | { readonly _tag: "answered"; readonly sent: SentMessage }
+
 /** What every send of a batch shares, read once per batch inside its transaction. */
 interface BatchState {
   readonly feed: Option.Option<{ readonly type: FeedType; readonly slowmode_seconds: number }>
@@ -68,6 +83,13 @@ interface BatchState {
   readonly threads: Map<ThreadId, Option.Option<ThreadRow>>
   /** When each author's last message of this batch was sent (ms): slowmode within the batch. */
   readonly sentNow: Map<UserId, number>
+  /** The sends of this batch that will be stored, in order. */
+  readonly prepared: Array<Prepared>
+  /** The same, by `author:nonce`, and by message id: what a later send of the batch can refer to. */
+  readonly byNonce: Map<string, Prepared>
+  readonly byId: Map<string, Prepared>
+  /** Archived threads this batch's messages bring back: done after the first of them is stored. */
+  readonly revivals: Map<ThreadId, ThreadRow>
   readonly emit: Emit
 }
 
@@ -145,15 +167,20 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
         }
       })
 
-    /** Checks one send and stores it; fails with its own error, or with SqlError for the whole batch. */
-    const sendOne = (state: BatchState, item: SendItem) =>
+    /** Checks one send; fails with its own error, or with SqlError for the whole batch. */
+    const checkOne = (state: BatchState, item: SendItem) =>
       Effect.gen(function* () {
         const { actor, permissions, where, message: input } = item
         // A retry is answered before anything else: the first attempt already passed every check.
-        // The lookup runs in the batch's transaction, so it also sees an earlier send of this batch.
         if (input.nonce !== undefined) {
+          const pending = state.byNonce.get(`${actor}:${input.nonce}`)
+          if (pending !== undefined) {
+            const { row } = pending
+            yield* original({ id: row.id, feed_id: row.feed_id, thread_id: row.thread_id, created_at: row.created_at }, where)
+            return { _tag: "retry", of: pending } satisfies Outcome
+          }
           const prior = yield* repo.findByNonce(actor, input.nonce)
-          if (Option.isSome(prior)) return yield* original(prior.value, where)
+          if (Option.isSome(prior)) return { _tag: "answered", sent: yield* original(prior.value, where) } satisfies Outcome
         }
         if (Option.isNone(state.feed)) return yield* new SpaceNotFound()
         const feed = state.feed.value
@@ -185,14 +212,14 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
           }
         }
         if (input.mentions !== undefined && input.mentions.length > 0) yield* checkMentions(input.mentions, permissions)
-        if (input.reply_to !== undefined && Option.isNone(yield* repo.find(feedId, input.reply_to, where))) {
+        if (input.reply_to !== undefined && !repliesWithinBatch(state, input.reply_to, where) && Option.isNone(yield* repo.find(feedId, input.reply_to, where))) {
           return yield* new MessageNotFound({
             message: where === null ? "The message replied to is not in this feed." : "The message replied to is not in this thread."
           })
         }
         const now = Date.now()
         if (feed.slowmode_seconds > 0) yield* checkSlowmode(state, feed.slowmode_seconds, item, now)
-        const row: MessageRow = {
+        const row: NewMessage = {
           id: yield* snowflakes.next,
           feed_id: feedId,
           thread_id: where,
@@ -204,25 +231,57 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
           attachments,
           components: input.components ?? [],
           created_at: now,
-          edited_at: null
+          nonce: input.nonce ?? null
         }
-        if (!(yield* repo.insert({ ...row, thread_id: where, nonce: input.nonce ?? null }))) {
-          // The same author's same nonce was just committed by another feed's entity: a retry.
-          const prior = yield* repo.findByNonce(actor, input.nonce!)
-          if (Option.isSome(prior)) return yield* original(prior.value, where)
-          return yield* Effect.dieMessage("a message nonce conflicted with no stored message")
-        }
+        const prepared: Prepared = { row }
+        state.prepared.push(prepared)
+        state.byId.set(row.id.toString(), prepared)
+        if (row.nonce !== null) state.byNonce.set(`${actor}:${row.nonce}`, prepared)
         state.sentNow.set(actor, now)
-        yield* state.emit(Ev.MessageCreate, toChatMessage(row), audience)
         // A new message brings an archived thread back (as Discord does), rather than being refused.
         if (inThread !== null && inThread.archived) {
           const revived = { ...inThread, archived: false }
-          yield* repo.updateThread(inThread.id, revived)
           state.threads.set(inThread.id, Option.some(revived))
+          state.revivals.set(inThread.id, revived)
+        }
+        return { _tag: "stored", prepared } satisfies Outcome
+      })
+
+    /** Whether `replyTo` is a message of this batch, in the same place. */
+    const repliesWithinBatch = (state: BatchState, replyTo: Snowflake, where: Where) =>
+      state.byId.get(replyTo.toString())?.row.thread_id === where
+
+    /**
+     * A checked send once its batch is stored: its events, and its answer. One the store left out
+     * (its nonce was taken meanwhile by another feed's send) is answered as that send.
+     */
+    const finish = (state: BatchState, prepared: Prepared, stored: ReadonlySet<string>) =>
+      Effect.gen(function* () {
+        const { row } = prepared
+        if (!stored.has(row.id.toString())) {
+          const prior = yield* repo.findByNonce(row.author_id, row.nonce!)
+          if (Option.isSome(prior)) return yield* original(prior.value, row.thread_id)
+          return yield* Effect.dieMessage("a message nonce conflicted with no stored message")
+        }
+        yield* state.emit(Ev.MessageCreate, toChatMessage({ ...row, edited_at: null }), audience)
+        const revived = row.thread_id === null ? undefined : state.revivals.get(row.thread_id)
+        if (revived !== undefined) {
+          state.revivals.delete(revived.id)
+          yield* repo.updateThread(revived.id, revived)
           yield* state.emit(Ev.ThreadUpdate, toThread(revived), audience)
         }
         return { msg_id: row.id, timestamp: seconds(row.created_at) }
       })
+
+    /** A rule a send breaks fails that send; a storage failure fails the transaction. */
+    const ownExit = <A, R>(effect: Effect.Effect<A, SendError | SqlError | ParseError, R>) =>
+      effect.pipe(
+        Effect.map((a) => Exit.succeed(a) as Exit.Exit<A, SendError>),
+        Effect.catchAll((error) =>
+          error._tag === "SqlError" || error._tag === "ParseError"
+            ? Effect.fail(error)
+            : Effect.succeed(Exit.fail<SendError>(error)))
+      )
 
     /** Commits a batch of sends in one transaction; each send gets its own exit, in order. */
     const commit = (items: ReadonlyArray<SendItem>) =>
@@ -233,18 +292,30 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
             limits: yield* readLimits,
             threads: new Map(),
             sentNow: new Map(),
+            prepared: [],
+            byNonce: new Map(),
+            byId: new Map(),
+            revivals: new Map(),
             emit
           }
+          const outcomes: Array<Exit.Exit<Outcome, SendError>> = []
+          for (const item of items) outcomes.push(yield* ownExit(checkOne(state, item)))
+          const stored = yield* repo.insertMany(state.prepared.map((p) => p.row))
+          const answers = new Map<Prepared, Exit.Exit<SentMessage, SendError>>()
           const exits: Array<Exit.Exit<SentMessage, SendError>> = []
-          for (const item of items) {
-            exits.push(yield* sendOne(state, item).pipe(
-              Effect.map(Exit.succeed),
-              // A rule a send breaks fails that send; a storage failure fails the transaction.
-              Effect.catchAll((error) =>
-                error._tag === "SqlError" || error._tag === "ParseError"
-                  ? Effect.fail(error)
-                  : Effect.succeed(Exit.fail<SendError>(error)))
-            ))
+          for (const outcome of outcomes) {
+            if (Exit.isFailure(outcome)) {
+              exits.push(Exit.failCause(outcome.cause))
+              continue
+            }
+            const o = outcome.value
+            if (o._tag === "answered") exits.push(Exit.succeed(o.sent))
+            else if (o._tag === "retry") exits.push(answers.get(o.of)!)
+            else {
+              const answer = yield* ownExit(finish(state, o.prepared, stored))
+              answers.set(o.prepared, answer)
+              exits.push(answer)
+            }
           }
           return { exits, sentNow: state.sentNow }
         })

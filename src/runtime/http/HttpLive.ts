@@ -3,11 +3,12 @@
 import { HttpMiddleware, HttpRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
-import { createServer, type IncomingMessage } from "node:http"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { RouteNotFound } from "../../protocol/errors.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { errorResponse } from "./respond.js"
+import { SendLane } from "./SendLane.js"
 import { adminRoutes } from "./routes/admin.js"
 import { auditRoutes } from "./routes/audit.js"
 import { authRoutes } from "./routes/auth.js"
@@ -86,9 +87,11 @@ export const HttpServerLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* VoxConfig
     const divert = yield* Upgrades
+    const lane = yield* SendLane
     const server = createServer()
     const emit = server.emit.bind(server)
     server.emit = ((event: string, ...args: Array<unknown>) => {
+      if (event === "request" && lane.take(args[0] as IncomingMessage, args[1] as ServerResponse)) return true
       if (event === "upgrade" && divert.divert(args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer)) return true
       return emit(event, ...args)
     }) as typeof server.emit

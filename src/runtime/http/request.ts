@@ -85,56 +85,74 @@ export const readBodyText = (request: HttpServerRequest.HttpServerRequest, maxBy
   Effect.gen(function* () {
     const declared = Number(request.headers["content-length"] ?? "0")
     if (Number.isFinite(declared) && declared > maxBytes) return yield* new PayloadTooLarge({ max_bytes: maxBytes })
-    const bytes = yield* readLimited(NodeHttpServerRequest.toIncomingMessage(request), maxBytes)
-    return yield* Effect.try({
-      try: () => utf8.decode(bytes),
-      catch: () => new InvalidBody({ message: "The request body is not valid UTF-8.", location: "body" })
-    })
+    return yield* textOf(yield* readLimited(NodeHttpServerRequest.toIncomingMessage(request), maxBytes))
   })
+
+/** A body's bytes as text: UTF-8, or INVALID_BODY. */
+export const textOf = (bytes: Uint8Array): Either.Either<string, InvalidBody> => {
+  try {
+    return Either.right(utf8.decode(bytes))
+  } catch {
+    return Either.left(new InvalidBody({ message: "The request body is not valid UTF-8.", location: "body" }))
+  }
+}
+
+/** Whether a Content-Type says JSON. */
+export const isJsonType = (type: string | undefined) => /^application\/json\s*(;|$)/i.test(type ?? "")
+
+/** A JSON body's text as a value (undefined when blank), losslessly; malformed JSON is INVALID_BODY. */
+export const jsonOf = (text: string): Either.Either<unknown, InvalidBody> => {
+  if (text.trim() === "") return Either.right(undefined)
+  const parsed = parseJson(text)
+  return parsed.ok
+    ? Either.right(parsed.value)
+    : Either.left(new InvalidBody({ message: `Malformed JSON: ${parsed.error}`, location: "body" }))
+}
 
 export const readJsonBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: number) =>
   Effect.gen(function* () {
-    const type = request.headers["content-type"] ?? ""
-    if (!/^application\/json\s*(;|$)/i.test(type)) {
+    if (!isJsonType(request.headers["content-type"])) {
       // An empty body is "no body"; anything else must say it is JSON.
       if ((request.headers["content-length"] ?? "0") === "0" && request.headers["transfer-encoding"] === undefined) {
         return undefined
       }
       return yield* new UnsupportedMediaType()
     }
-    const text = yield* readBodyText(request, maxBytes)
-    if (text.trim() === "") return undefined
-    const parsed = parseJson(text)
-    if (!parsed.ok) {
-      return yield* new InvalidBody({ message: `Malformed JSON: ${parsed.error}`, location: "body" })
-    }
-    return parsed.value
+    return yield* jsonOf(yield* readBodyText(request, maxBytes))
   })
 
 /**
  * Decodes one part of a request; a failure names every offending field. Synchronously: the
  * protocol's schemas are pure, and every request decodes two or three parts.
  */
-export const decodePart = <A, I>(
+export const decodePartNow = <A, I>(
   schema: Schema.Schema<A, I>,
   input: unknown,
   location: "body" | "query" | "path",
   onExcessProperty: "error" | "ignore"
-): Effect.Effect<A, InvalidBody> => {
+): Either.Either<A, InvalidBody> => {
   const decoded = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty })(input)
-  if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
+  if (Either.isRight(decoded)) return Either.right(decoded.right)
   const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => ({
     path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
     message: i.message
   }))
   const first = issues[0]
   const where = first && first.path.length > 0 ? ` at ${first.path.join(".")}` : ""
-  return Effect.fail(new InvalidBody({
+  return Either.left(new InvalidBody({
     message: `Invalid ${location}${where}: ${first?.message ?? "invalid value"}`,
     location,
     issues
   }))
 }
+
+/** `decodePartNow` as an effect. */
+export const decodePart = <A, I>(
+  schema: Schema.Schema<A, I>,
+  input: unknown,
+  location: "body" | "query" | "path",
+  onExcessProperty: "error" | "ignore"
+): Effect.Effect<A, InvalidBody> => decodePartNow(schema, input, location, onExcessProperty)
 
 export const queryRecord = (request: HttpServerRequest.HttpServerRequest): Record<string, string> => {
   const url = new URL(request.url, "http://vox.invalid")
@@ -144,17 +162,15 @@ export const queryRecord = (request: HttpServerRequest.HttpServerRequest): Recor
 }
 
 /** `Authorization: Bearer <token>` (user sessions) or `Bot <token>` (bot accounts). */
-export const credentialsFrom = (request: HttpServerRequest.HttpServerRequest) =>
-  Effect.gen(function* () {
-    const header = request.headers["authorization"]
-    if (header === undefined || header === "") {
-      return yield* new AuthFailed({ message: "Missing Authorization header." })
-    }
-    const match = /^(Bearer|Bot) +(\S+)$/i.exec(header.trim())
-    if (match === null) return yield* new AuthFailed({ message: "Malformed Authorization header." })
-    const kind: SessionKind = match[1]!.toLowerCase() === "bot" ? "bot" : "user"
-    return { kind, token: match[2]! }
-  })
+export const credentialsOf = (header: string | undefined): Either.Either<{ kind: SessionKind; token: string }, AuthFailed> => {
+  if (header === undefined || header === "") return Either.left(new AuthFailed({ message: "Missing Authorization header." }))
+  const match = /^(Bearer|Bot) +(\S+)$/i.exec(header.trim())
+  if (match === null) return Either.left(new AuthFailed({ message: "Malformed Authorization header." }))
+  const kind: SessionKind = match[1]!.toLowerCase() === "bot" ? "bot" : "user"
+  return Either.right({ kind, token: match[2]! })
+}
+
+export const credentialsFrom = (request: HttpServerRequest.HttpServerRequest) => credentialsOf(request.headers["authorization"])
 
 export const clientMeta = (request: HttpServerRequest.HttpServerRequest) => ({
   ip: Option.getOrNull(request.remoteAddress),

@@ -5,7 +5,8 @@ import { Cause, Effect } from "effect"
 import { type CodedError, errorBody, isCodedError, ServiceUnavailable, statusOf, UnknownError } from "../../protocol/errors.js"
 import { stringifyJson } from "../../protocol/json.js"
 
-const baseHeaders = {
+/** Headers of every REST response. */
+export const baseHeaders = {
   "x-content-type-options": "nosniff",
   "cache-control": "no-store"
 }
@@ -27,19 +28,27 @@ const CLUSTER_ERRORS = new Set(["MailboxFull", "AlreadyProcessingMessage", "Pers
 
 const tagOf = (u: unknown) => (typeof u === "object" && u !== null && "_tag" in u ? String(u._tag) : undefined)
 
+/**
+ * What the client is told of a handler's failure or defect, and what only the log hears: a coded
+ * error as it is, the cluster's retryable failures and interruptions as 503, anything else as 500.
+ */
+export const failureOf = <E>(cause: Cause.Cause<E>): { readonly error: CodedError; readonly log?: "warning" | "error" } => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") {
+    const error: unknown = failure.value
+    if (isCodedError(error)) return { error }
+    if (CLUSTER_ERRORS.has(tagOf(error) ?? "")) return { error: new ServiceUnavailable(), log: "warning" }
+  }
+  if (Cause.isInterruptedOnly(cause)) return { error: new ServiceUnavailable() }
+  return { error: new UnknownError(), log: "error" }
+}
+
+/** The log line of a failure `failureOf` says to log. */
+export const logFailure = <E>(level: "warning" | "error", cause: Cause.Cause<E>) =>
+  level === "warning" ? Effect.logWarning("cluster unavailable", cause) : Effect.logError("request failed", cause)
+
 /** Any failure or defect of a handler as a response; what the client may not see is only logged. */
-export const failureResponse = <E>(cause: Cause.Cause<E>) =>
-  Effect.gen(function* () {
-    const failure = Cause.failureOption(cause)
-    if (failure._tag === "Some") {
-      const error: unknown = failure.value
-      if (isCodedError(error)) return errorResponse(error)
-      if (CLUSTER_ERRORS.has(tagOf(error) ?? "")) {
-        yield* Effect.logWarning("cluster unavailable", cause)
-        return errorResponse(new ServiceUnavailable())
-      }
-    }
-    if (Cause.isInterruptedOnly(cause)) return errorResponse(new ServiceUnavailable())
-    yield* Effect.logError("request failed", cause)
-    return errorResponse(new UnknownError())
-  })
+export const failureResponse = <E>(cause: Cause.Cause<E>) => {
+  const { error, log } = failureOf(cause)
+  return Effect.as(log === undefined ? Effect.void : logFailure(log, cause), errorResponse(error))
+}

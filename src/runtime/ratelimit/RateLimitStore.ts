@@ -8,6 +8,8 @@ export interface RateLimitStoreShape {
   readonly take: (key: string, rate: Rate, now: number) => Effect.Effect<Verdict>
   /** Puts one request back into the bucket `key`. */
   readonly giveBack: (key: string, rate: Rate, now: number) => Effect.Effect<void>
+  /** `take` answered at once, for stores that can (one in memory); a shared store leaves it out. */
+  readonly takeNow?: (key: string, rate: Rate, now: number) => Verdict
 }
 
 export class RateLimitStore extends Context.Tag("vox/RateLimitStore")<RateLimitStore, RateLimitStoreShape>() {}
@@ -24,13 +26,14 @@ export const MemoryRateLimitStoreLive = Layer.scoped(
       for (const [key, tat] of buckets) if (tat <= now) buckets.delete(key)
     })
     yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(SWEEP_EVERY)))
+    const takeNow = (key: string, rate: Rate, now: number) => {
+      const step = take(buckets.get(key), now, rate)
+      if (step.tat !== undefined) buckets.set(key, step.tat)
+      return step.verdict
+    }
     return {
-      take: (key, rate, now) =>
-        Effect.sync(() => {
-          const step = take(buckets.get(key), now, rate)
-          if (step.tat !== undefined) buckets.set(key, step.tat)
-          return step.verdict
-        }),
+      take: (key, rate, now) => Effect.sync(() => takeNow(key, rate, now)),
+      takeNow,
       giveBack: (key, rate, now) =>
         Effect.sync(() => {
           const tat = giveBack(buckets.get(key), now, rate)

@@ -50,6 +50,15 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("vox/RateLimiter"
         return decision
       })
 
+    /**
+     * `take` answered synchronously, when the store can: a refusal changes nothing in the bucket,
+     * so asking again later is the same question. Undefined when the store cannot answer at once.
+     */
+    const takeNow = store.takeNow === undefined ? undefined : (category: RateLimitCategory, client: string): RateLimitDecision => {
+      const rate = rateOf(category)
+      return { category, limit: rate.requests, ...store.takeNow!(`${category}:${client}`, rate, Date.now()) }
+    }
+
     /** Gives back a request taken before it was known whether it counts (a login that succeeded). */
     const giveBack = (category: RateLimitCategory, client: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => store.giveBack(`${category}:${client}`, rateOf(category), now))
@@ -58,7 +67,7 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("vox/RateLimiter"
     const admit = (category: RateLimitCategory, client: string) =>
       Effect.filterOrFail(take(category, client), (d) => d.allowed, rateLimitedError)
 
-    return { take, giveBack, admit } as const
+    return { take, takeNow, giveBack, admit } as const
   }),
   dependencies: [MemoryRateLimitStoreLive]
 }) {}

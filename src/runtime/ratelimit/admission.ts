@@ -6,7 +6,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 import type { Endpoint } from "../../protocol/endpoint.js"
 import { addressKey, userKey } from "./keys.js"
 import { type RateLimitDecision, RateLimiter, rateLimitedError, rateLimitHeaders } from "./RateLimiter.js"
-import { limitRuleOf, UNLIMITED } from "./rules.js"
+import { type LimitRule, limitRuleOf, UNLIMITED } from "./rules.js"
 
 export interface Requester {
   /** The signed-in caller, when authentication succeeded. */
@@ -17,6 +17,12 @@ export interface Requester {
 const failedToAuthenticate = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) &&
   Option.exists(Cause.failureOption(exit.cause), (e) => typeof e === "object" && e !== null && "_tag" in e && e._tag === "AuthFailed")
+
+/** The bucket a request of an endpoint with `rule` is admitted from. */
+export const admissionBucket = (rule: LimitRule, who: Requester, params: Readonly<Record<string, unknown>> | undefined) => {
+  const client = who.userId === undefined ? addressKey(who.ip) : userKey(who.userId)
+  return client + (rule.per === undefined ? "" : `:${rule.per}=${String(params?.[rule.per] ?? "?")}`)
+}
 
 /** The limits of one endpoint; `request` makes the per-request state. */
 export const endpointLimits = (endpoint: Pick<Endpoint, "method" | "path">) => {
@@ -34,9 +40,7 @@ export const endpointLimits = (endpoint: Pick<Endpoint, "method" | "path">) => {
     /** Takes the request from its bucket; `params` are the decoded path parameters, if they decoded. */
     const admit = (who: Requester, params: Readonly<Record<string, unknown>> | undefined) => {
       if (rule === UNLIMITED) return Effect.void
-      const client = who.userId === undefined ? addressKey(who.ip) : userKey(who.userId)
-      const scope = rule.per === undefined ? "" : `:${rule.per}=${String(params?.[rule.per] ?? "?")}`
-      return Effect.flatMap(limiter.take(rule.category, client + scope), judged)
+      return Effect.flatMap(limiter.take(rule.category, admissionBucket(rule, who, params)), judged)
     }
 
     /**

@@ -4,7 +4,7 @@
 // change made by this process, by `vox admin` beside it, or by another node is seen by the very next
 // check; nothing waits for a timer.
 import { SqlClient } from "@effect/sql"
-import { Effect, Option, Ref, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import type { SpaceType } from "../../../protocol/api/spaces.js"
 import { RoleId, UserId } from "../../../protocol/ids.js"
 import {
@@ -45,6 +45,11 @@ interface Snapshot {
 const MAX_CACHED_STANDINGS = 200_000
 
 const EpochRow = Schema.Struct({ epoch: IntColumn, owner_id: Schema.NullOr(IntColumn) })
+
+/** What every check compares first: the one number every access-changing write bumps. */
+export const EPOCH_QUERY = "SELECT access_epoch AS epoch, owner_id FROM server WHERE id = 1"
+
+export const decodeEpoch = Schema.decodeUnknownEither(EpochRow)
 const RoleRow = Schema.Struct({
   id: Schema.compose(IntColumn, RoleId),
   permissions: PermissionSetFromString,
@@ -71,9 +76,10 @@ export const spaceKey = (type: SpaceType, id: number) => `${type}:${id}`
 
 export const makeAccessCache = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const current = yield* Ref.make<Option.Option<Snapshot>>(Option.none())
+  // The snapshot of the latest epoch seen; replaced whole, never changed but for its standings.
+  let current: Snapshot | undefined
 
-  const readEpoch = sql`SELECT access_epoch AS epoch, owner_id FROM server WHERE id = 1`.pipe(
+  const readEpoch = sql.unsafe(EPOCH_QUERY).pipe(
     Effect.flatMap(decodeRows(EpochRow)),
     Effect.map((rows) => rows[0]!)
   )
@@ -116,10 +122,9 @@ export const makeAccessCache = Effect.gen(function* () {
   /** The snapshot of the current epoch, rebuilt when anything changed since the last check. */
   const snapshot = Effect.gen(function* () {
     const { epoch, owner_id } = yield* readEpoch
-    const cached = yield* Ref.get(current)
-    if (Option.isSome(cached) && cached.value.epoch === epoch) return cached.value
+    if (current !== undefined && current.epoch === epoch) return current
     const fresh = yield* build(epoch, owner_id)
-    yield* Ref.set(current, Option.some(fresh))
+    current = fresh
     return fresh
   })
 
@@ -196,6 +201,8 @@ export const makeAccessCache = Effect.gen(function* () {
 
     return {
       standing,
+      /** A standing this view already holds, without loading one. */
+      standingNow: (userId: UserId) => snap.standings.get(userId),
       permissionsIn,
       /** A role (position, permissions), for hierarchy checks. */
       role: (roleId: number) => Option.fromNullable(snap.roles.get(roleId)),
@@ -224,8 +231,15 @@ export const makeAccessCache = Effect.gen(function* () {
     fresh: Effect.flatMap(readEpoch, ({ epoch, owner_id }) => build(epoch, owner_id)).pipe(
       Effect.map((snap) => viewOf(snap, false))
     ),
+    /**
+     * The cached view if it is of `epoch`, reading nothing: for a check that read the epoch itself
+     * (`decodeEpoch` of the row of EPOCH_QUERY). Undefined when the cache is behind.
+     */
+    peek: (epoch: number) => (current !== undefined && current.epoch === epoch ? viewOf(current, true) : undefined),
     /** Forget everything: the next check rebuilds. */
-    invalidate: Ref.set(current, Option.none())
+    invalidate: Effect.sync(() => {
+      current = undefined
+    })
   } as const
 })
 
