@@ -35,6 +35,8 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("vox/RateLimiter"
   effect: Effect.gen(function* () {
     const config = yield* VoxConfig
     const store = yield* RateLimitStore
+    // The clock the server's fibers read (`take`), for `takeNow`, which runs outside any fiber.
+    const clock = yield* Effect.clock
     const rates = new Map<RateLimitCategory, Rate>(RATE_LIMIT_CATEGORIES.map((c) => {
       const quota = config.rateLimits[c]
       return [c, { requests: quota.requests, periodMs: Duration.toMillis(quota.per) }]
@@ -56,7 +58,7 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("vox/RateLimiter"
      */
     const takeNow = store.takeNow === undefined ? undefined : (category: RateLimitCategory, client: string): RateLimitDecision => {
       const rate = rateOf(category)
-      return { category, limit: rate.requests, ...store.takeNow!(`${category}:${client}`, rate, Date.now()) }
+      return { category, limit: rate.requests, ...store.takeNow!(`${category}:${client}`, rate, clock.unsafeCurrentTimeMillis()) }
     }
 
     /** Gives back a request taken before it was known whether it counts (a login that succeeded). */
