@@ -11,7 +11,11 @@ import * as Messages from "../../src/protocol/api/messages.js"
 import * as Spaces from "../../src/protocol/api/spaces.js"
 import * as Threads from "../../src/protocol/api/threads.js"
 import type { FeedId } from "../../src/protocol/ids.js"
+import { stringifyJson } from "../../src/protocol/json.js"
+import { snowflakeFromTime } from "../../src/protocol/snowflake.js"
+import { makeFileRepo } from "../../src/runtime/files/FileRepo.js"
 import { backends } from "../support/backends.js"
+import { withSuiteDatabase } from "../support/db.js"
 import { download, PNG, storedFiles, uploadFile } from "../support/files.js"
 import { newUser, owner, TestServer, TestServerLive, uniqueName } from "../support/server.js"
 
@@ -137,5 +141,45 @@ for (const backend of backends) {
           expect(yield* hasRow(carried)).toBe(false)
         }), { timeout: 30_000 })
     })
+
+    // The sweep and a send attaching an old upload, at once. A PostgreSQL statement sees what had
+    // committed when it started, so the sweep's delete could miss a carrying message still being
+    // committed; the send claims the file's row in its transaction, and the delete waits for that row
+    // and then keeps it. (SQLite has one writer at a time: the two cannot interleave there.)
+    if (backend.name === "postgres") {
+      layer(TestServerLive(backend, { files: { unattachedTtl: "1 hour", sweepInterval: "1 hour" } }), {
+        excludeTestServices: true
+      })((it) => {
+        it.effect("a send committing while the sweep deletes keeps the file it attaches", () =>
+          Effect.gen(function* () {
+            const feed = yield* newFeed
+            const member = yield* newUser("poster")
+            const file = yield* upload(member.token, feed.feed_id)
+            const outcome = yield* withSuiteDatabase((sql) =>
+              Effect.gen(function* () {
+                const files = yield* makeFileRepo
+                // uploaded long ago: past any grace period
+                yield* sql`UPDATE files SET created_at = 0 WHERE id = ${file}`
+                const candidate = (yield* files.sweepCandidates(Date.now(), "", 200)).find((f) => f.id === file)!
+                expect(candidate).toBeDefined()
+                const messageId = snowflakeFromTime(Date.now())
+                // what a send does, held open while the sweep's delete runs
+                const send = sql.withTransaction(Effect.gen(function* () {
+                  yield* sql`INSERT INTO messages (id, feed_id, thread_id, author_id, body, reply_to, mentions, embeds,
+                      attachments, components, nonce, created_at, edited_at)
+                    VALUES (${messageId.toString()}, ${feed.feed_id}, NULL, ${member.user_id}, ${"attached late"}, NULL, '[]',
+                      '[]', ${stringifyJson([file])}, '[]', NULL, ${Date.now()}, NULL)`
+                  yield* files.claim({ feed_id: feed.feed_id }, [file], messageId)
+                  yield* Effect.sleep("400 millis")
+                }))
+                const sweep = Effect.delay(files.removeUncarried(candidate), "100 millis")
+                const [, removed] = yield* Effect.all([send, sweep], { concurrency: 2 })
+                return removed
+              }))
+            expect(outcome).toBe(false)
+            expect(yield* kept(member.token, file)).toEqual(KEPT)
+          }))
+      })
+    }
   })
 }

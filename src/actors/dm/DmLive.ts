@@ -19,6 +19,7 @@ import { Dm } from "./Dm.js"
 import { DmDirectory } from "./DmDirectory.js"
 import { DmRepo, type DmMessageRow, toDmMessage } from "./DmRepo.js"
 import { checkDmBody, groupOnly, notParticipant, toUsers, tooManyParticipants } from "./rules.js"
+import { makeFileRepo } from "../../runtime/files/FileRepo.js"
 
 const DEFAULT_HISTORY_LIMIT = 50
 
@@ -26,6 +27,7 @@ const DmEntityLive = Dm.toLayer(
   Effect.gen(function* () {
     const address = yield* Entity.CurrentAddress
     const repo = yield* DmRepo
+    const files = yield* makeFileRepo
     const events = yield* Events
     const snowflakes = yield* Snowflakes
     const dmId = DmId.make(Number(address.entityId))
@@ -83,7 +85,7 @@ const DmEntityLive = Dm.toLayer(
           yield* checkDmBody(input.body, (yield* readLimits).max_dm_message_bytes, attachments.length > 0)
           // An attachment is a file uploaded to this very DM: its download is checked against this
           // DM's participants, so a file of another DM or of a feed cannot be shown here.
-          const uploaded = yield* repo.filesOf(dmId, attachments)
+          const uploaded = yield* files.uploadedTo({ dm_id: dmId }, attachments)
           if (attachments.some((id) => !uploaded.has(id))) {
             return yield* new FileNotFound({ message: "An attached file was not uploaded to this DM." })
           }
@@ -106,6 +108,7 @@ const DmEntityLive = Dm.toLayer(
             if (Option.isSome(prior)) return yield* original(prior.value)
             return yield* Effect.dieMessage("a DM message nonce conflicted with no stored message")
           }
+          yield* files.claim({ dm_id: dmId }, attachments, row.id)
           yield* repo.reopenForAll(dmId)
           yield* emit(Ev.DmMessageCreate, toDmMessage(row), toUsers(yield* repo.participantIds(dmId)))
           return { msg_id: row.id, timestamp: seconds(row.created_at) }

@@ -58,7 +58,6 @@ const decodeLastMessages = decodeRows(LastMessageRow)
 const decodeNonces = decodeRows(NonceRow)
 const decodeIds = decodeRows(IdRow)
 const decodeReactions = decodeRows(ReactionRow)
-const decodeFileIds = decodeRows(Schema.Struct({ id: Schema.String }))
 
 export const toDmMessage = (row: DmMessageRow, reactions: ReadonlyArray<Reaction> = []): DmMessage => ({
   msg_id: row.id,
@@ -257,15 +256,6 @@ export const makeDmRepo = Effect.gen(function* () {
     )
   }
 
-  /** Which of these file ids were uploaded to this DM (the files table's own, read only). */
-  const filesOf = (dmId: DmId, ids: ReadonlyArray<string>) =>
-    ids.length === 0
-      ? Effect.succeed(new Set<string>())
-      : sql`SELECT id FROM files WHERE dm_id = ${dmId} AND ${sql.in("id", ids)}`.pipe(
-        Effect.flatMap(decodeFileIds),
-        Effect.map((rows) => new Set(rows.map((r) => r.id)))
-      )
-
   const editBody = (id: Snowflake, body: string, editedAt: number) =>
     sql`UPDATE dm_messages SET body = ${body}, edited_at = ${editedAt} WHERE id = ${id.toString()}`
 
@@ -342,7 +332,6 @@ export const makeDmRepo = Effect.gen(function* () {
     findMessage,
     findByNonce,
     insertMessage,
-    filesOf,
     editBody,
     removeMessage,
     page,

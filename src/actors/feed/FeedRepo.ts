@@ -64,7 +64,6 @@ const PinRow = Schema.Struct({
 const CountRow = Schema.Struct({ n: IntColumn })
 const FeedSettingsRow = Schema.Struct({ type: FeedType, slowmode_seconds: IntColumn })
 const CreatedRow = Schema.Struct({ created_at: IntColumn })
-const FileIdRow = Schema.Struct({ id: Schema.String })
 
 // Decoders are built once: a decoder made per call would compile its parser on every query.
 const decodeMessages = decodeRows(MessageRow)
@@ -80,7 +79,6 @@ const decodeReactions = decodeRows(ReactionRow)
 const decodePins = decodeRows(PinRow)
 const decodeCounts = decodeRows(CountRow)
 const decodeCreated = decodeRows(CreatedRow)
-const decodeFileIds = decodeRows(FileIdRow)
 
 /** Unix seconds, as messages show their times (reference API.md §6 "Messages"). */
 export const seconds = (ms: number) => Math.floor(ms / 1000)
@@ -163,15 +161,6 @@ export const makeFeedRepo = Effect.gen(function* () {
   const lastMessageAt = (feedId: FeedId, authorId: UserId) =>
     sql`SELECT created_at FROM messages WHERE author_id = ${authorId} AND feed_id = ${feedId}
       ORDER BY id DESC LIMIT 1`.pipe(Effect.flatMap(decodeCreated), Effect.map((rows) => Option.map(first(rows), (r) => r.created_at)))
-
-  /** Which of these file ids were uploaded to this feed. */
-  const filesOf = (feedId: FeedId, ids: ReadonlyArray<string>) =>
-    ids.length === 0
-      ? Effect.succeed(new Set<string>())
-      : sql`SELECT id FROM files WHERE feed_id = ${feedId} AND ${sql.in("id", ids)}`.pipe(
-        Effect.flatMap(decodeFileIds),
-        Effect.map((rows) => new Set(rows.map((r) => r.id)))
-      )
 
   const inThread = (thread: Where | "any") =>
     thread === "any" ? sql`1 = 1` : thread === null ? sql`thread_id IS NULL` : sql`thread_id = ${thread}`
@@ -451,7 +440,6 @@ export const makeFeedRepo = Effect.gen(function* () {
     feedType,
     feedSettings,
     lastMessageAt,
-    filesOf,
     find,
     findByNonce,
     insertMany,

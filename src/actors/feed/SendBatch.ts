@@ -31,6 +31,7 @@ import { has, Permission, type PermissionSet } from "../../protocol/permissions.
 import type { Snowflake } from "../../protocol/snowflake.js"
 import type { Emit } from "../../runtime/events/Events.js"
 import { Events } from "../../runtime/events/Events.js"
+import { makeFileRepo } from "../../runtime/files/FileRepo.js"
 import { Snowflakes } from "../../runtime/ids/Snowflakes.js"
 import { readLimits } from "../community/limits/limits.js"
 import { FeedRepo, type NewMessage, seconds, type ThreadRow, toChatMessage, toThread, type Where } from "./FeedRepo.js"
@@ -98,6 +99,7 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
     const repo = yield* FeedRepo
     const events = yield* Events
     const snowflakes = yield* Snowflakes
+    const files = yield* makeFileRepo
 
     /**
      * When each author last sent a message here (ms), for slowmode: learnt from the database the
@@ -206,7 +208,7 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
         // An attachment is a file uploaded to this very feed: its download is checked against this
         // feed's permissions, so a file of another feed cannot be shown here.
         if (attachments.length > 0) {
-          const uploaded = yield* repo.filesOf(feedId, attachments)
+          const uploaded = yield* files.uploadedTo({ feed_id: feedId }, attachments)
           if (attachments.some((id) => !uploaded.has(id))) {
             return yield* new FileNotFound({ message: "An attached file was not uploaded to this feed." })
           }
@@ -263,6 +265,7 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
           if (Option.isSome(prior)) return yield* original(prior.value, row.thread_id)
           return yield* Effect.dieMessage("a message nonce conflicted with no stored message")
         }
+        yield* files.claim({ feed_id: feedId }, row.attachments, row.id)
         yield* state.emit(Ev.MessageCreate, toChatMessage({ ...row, edited_at: null }), audience)
         const revived = row.thread_id === null ? undefined : state.revivals.get(row.thread_id)
         if (revived !== undefined) {

@@ -1,8 +1,9 @@
 // SQL of the files table (migrations 0005, 0011, 0015). Times are milliseconds, like every other table.
 // A file belongs to a feed or to a DM (exactly one of feed_id, dm_id), and a message of that place
-// carries it as an id in its JSON `attachments` column (messages, or dm_messages for a DM); the message
-// found carrying a file is recorded in `message_id` by the cleanup sweep. Message ids are bound and
-// read as decimal text (they exceed 2^53).
+// carries it as an id in its JSON `attachments` column (messages, or dm_messages for a DM). A message
+// carrying a file is recorded in `message_id`: by the send that attaches it, in the send's own
+// transaction, and by the cleanup sweep when that message is gone and it finds another. Message ids are
+// bound and read as decimal text (they exceed 2^53).
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { FileId } from "../../protocol/api/files.js"
@@ -33,10 +34,16 @@ const SweptRow = Schema.Struct({
   id: FileId,
   feed_id: Schema.NullOr(Schema.compose(IntColumn, FeedId)),
   dm_id: Schema.NullOr(Schema.compose(IntColumn, DmId)),
-  created_at: IntColumn
+  created_at: IntColumn,
+  /** The carrier recorded when the sweep read the row. */
+  message_id: Schema.NullOr(SnowflakeFromString)
 })
 export type SweptRow = typeof SweptRow.Type
 const CarrierRow = Schema.Struct({ id: SnowflakeFromString })
+const IdRow = Schema.Struct({ id: Schema.String })
+
+/** Where files are uploaded to: a feed (threads included) or a DM. */
+export type FileOwner = { readonly feed_id: FeedId } | { readonly dm_id: DmId }
 
 /**
  * How long before its upload a message carrying a file may have been issued: only through the clocks of
@@ -61,13 +68,36 @@ export const makeFileRepo = Effect.gen(function* () {
       Effect.map((rows) => Option.fromNullable(rows[0]))
     )
 
+  const ofOwner = (owner: FileOwner) => ("feed_id" in owner ? sql`feed_id = ${owner.feed_id}` : sql`dm_id = ${owner.dm_id}`)
+
+  /** Which of these file ids were uploaded to `owner`: the only files a message there may carry. */
+  const uploadedTo = (owner: FileOwner, ids: ReadonlyArray<string>) =>
+    ids.length === 0
+      ? Effect.succeed(new Set<string>())
+      : sql`SELECT id FROM files WHERE ${ofOwner(owner)} AND ${sql.in("id", ids)}`.pipe(
+        Effect.flatMap(decodeRows(IdRow)),
+        Effect.map((rows) => new Set(rows.map((r) => r.id)))
+      )
+
+  /**
+   * Records a new message as the carrier of the files it attaches, in the send's transaction. A sweep
+   * that read one of them as uncarried before the send committed then finds the row changed and
+   * keeps the file (`removeUncarried`): on PostgreSQL its delete waits for this row and checks again.
+   */
+  const claim = (owner: FileOwner, ids: ReadonlyArray<string>, messageId: bigint) =>
+    ids.length === 0
+      ? Effect.void
+      : sql`UPDATE files SET message_id = ${messageId.toString()} WHERE ${ofOwner(owner)} AND ${sql.in("id", ids)}`.pipe(
+        Effect.asVoid
+      )
+
   /**
    * Files the sweep must decide on, in id order after `after`: those of feeds or DMs that no longer
    * exist, those no message was found carrying and uploaded before `cutoff`, and those whose message
    * is gone.
    */
   const sweepCandidates = (cutoff: number, after: string, limit: number) =>
-    sql`SELECT f.id, f.feed_id, f.dm_id, f.created_at FROM files f
+    sql`SELECT f.id, f.feed_id, f.dm_id, f.created_at, CAST(f.message_id AS TEXT) AS message_id FROM files f
       WHERE f.id > ${after} AND (
         (f.message_id IS NULL AND f.created_at < ${cutoff})
         OR (f.message_id IS NOT NULL AND f.feed_id IS NOT NULL
@@ -96,13 +126,16 @@ export const makeFileRepo = Effect.gen(function* () {
     sql`UPDATE files SET message_id = ${messageId.toString()} WHERE id = ${id}`.pipe(Effect.asVoid)
 
   /**
-   * Deletes the file's row unless a message carries it by now (one statement, so a message sent since
-   * `carrierOf` looked keeps it). True when the row was deleted.
+   * Deletes the file's row unless a message carries it by now: one statement, so a message sent since
+   * `carrierOf` looked keeps it, and one whose send is still committing has claimed the row (`claim`)
+   * and changed its carrier from the one read. True when the row was deleted.
    */
   const removeUncarried = (file: SweptRow) =>
-    sql`DELETE FROM files WHERE id = ${file.id} AND NOT EXISTS (SELECT 1 ${carriers(file)}) RETURNING id`.pipe(
+    sql`DELETE FROM files WHERE id = ${file.id}
+      AND message_id IS NOT DISTINCT FROM CAST(${file.message_id === null ? null : file.message_id.toString()} AS BIGINT)
+      AND NOT EXISTS (SELECT 1 ${carriers(file)}) RETURNING id`.pipe(
       Effect.map((rows) => rows.length > 0)
     )
 
-  return { insert, find, sweepCandidates, carrierOf, markCarried, removeUncarried }
+  return { insert, find, uploadedTo, claim, sweepCandidates, carrierOf, markCarried, removeUncarried }
 })
