@@ -1,6 +1,20 @@
-import { createRequire } from "node:module"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
 
-const require = createRequire(import.meta.url)
-const pkg = require("../../../package.json") as { readonly version: string }
+/**
+ * Vox's own package.json: the nearest one above this module, whether it runs from the sources or from
+ * the CLI's bundle (bin/vox.js) deeper in the tree.
+ */
+const ownPackage = (): { readonly name: string; readonly version: string } => {
+  for (let dir = Path.dirname(fileURLToPath(import.meta.url)); ; dir = Path.dirname(dir)) {
+    const file = Path.join(dir, "package.json")
+    if (Fs.existsSync(file)) {
+      const pkg = JSON.parse(Fs.readFileSync(file, "utf8")) as { name?: string; version?: string }
+      if (pkg.name === "vox" && typeof pkg.version === "string") return { name: pkg.name, version: pkg.version }
+    }
+    if (Path.dirname(dir) === dir) throw new Error("vox's package.json was not found")
+  }
+}
 
-export const VERSION = pkg.version
+export const VERSION = ownPackage().version
