@@ -12,6 +12,7 @@ import { stringifyJson } from "../../protocol/json.js"
 import { type Snowflake, SnowflakeFromString } from "../../protocol/snowflake.js"
 import { BoolColumn, decodeRows, IntColumn, JsonColumn } from "../../runtime/db/columns.js"
 import { Snowflakes } from "../../runtime/ids/Snowflakes.js"
+import { txStatement, valuesOf } from "../../runtime/db/txStatement.js"
 
 /** A message as the database holds it (ids read as text, JSON columns decoded). */
 export const MessageRow = Schema.Struct({
@@ -152,7 +153,10 @@ export const makeFeedRepo = Effect.gen(function* () {
 
   /** A feed's type and slowmode, none when it does not exist (a room id is not a feed). */
   const feedSettings = (feedId: FeedId) =>
-    sql`SELECT type, slowmode_seconds FROM feeds WHERE id = ${feedId}`.pipe(Effect.flatMap(decodeFeedSettings), Effect.map(first))
+    txStatement(sql, "SELECT type, slowmode_seconds FROM feeds WHERE id = ?", [feedId]).pipe(
+      Effect.flatMap(decodeFeedSettings),
+      Effect.map(first)
+    )
 
   /** The type of a feed, none when it does not exist. */
   const feedType = (feedId: FeedId) => Effect.map(feedSettings(feedId), Option.map((f) => f.type))
@@ -191,24 +195,30 @@ export const makeFeedRepo = Effect.gen(function* () {
    */
   const insertMany = (messages: ReadonlyArray<NewMessage>) => {
     if (messages.length === 0) return Effect.succeed(new Set<string>())
-    const rows = sql`INSERT INTO messages ${sql.insert(messages.map((m) => ({
-      id: m.id.toString(),
-      feed_id: m.feed_id,
-      thread_id: m.thread_id,
-      author_id: m.author_id,
-      body: m.body,
-      reply_to: m.reply_to === null ? null : m.reply_to.toString(),
-      mentions: stringifyJson(m.mentions),
-      embeds: stringifyJson(m.embeds),
-      attachments: stringifyJson(m.attachments),
-      components: stringifyJson(m.components),
-      nonce: m.nonce,
-      created_at: m.created_at,
-      edited_at: null
-    })))}`
-    const all = new Set(messages.map((m) => m.id.toString()))
-    if (messages.every((m) => m.nonce === null)) return Effect.as(rows, all)
-    return sql`${rows} ON CONFLICT (author_id, nonce) WHERE nonce IS NOT NULL DO NOTHING RETURNING CAST(id AS TEXT) AS id`.pipe(
+    const values = messages.flatMap((m) => [
+      m.id.toString(),
+      m.feed_id,
+      m.thread_id,
+      m.author_id,
+      m.body,
+      m.reply_to === null ? null : m.reply_to.toString(),
+      stringifyJson(m.mentions),
+      stringifyJson(m.embeds),
+      stringifyJson(m.attachments),
+      stringifyJson(m.components),
+      m.nonce,
+      m.created_at
+    ])
+    const insert = `INSERT INTO messages (id, feed_id, thread_id, author_id, body, reply_to, mentions, embeds, attachments,
+      components, nonce, created_at) VALUES ${valuesOf(messages.length, 12)}`
+    if (messages.every((m) => m.nonce === null)) {
+      return Effect.as(txStatement(sql, insert, values), new Set(messages.map((m) => m.id.toString())))
+    }
+    return txStatement(
+      sql,
+      `${insert} ON CONFLICT (author_id, nonce) WHERE nonce IS NOT NULL DO NOTHING RETURNING CAST(id AS TEXT) AS id`,
+      values
+    ).pipe(
       Effect.flatMap(decodeInsertedIds),
       Effect.map((inserted) => new Set(inserted.map((r) => r.id)))
     )

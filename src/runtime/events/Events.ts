@@ -12,6 +12,7 @@ import { Effect, Either, Schema } from "effect"
 import { Audience, type EventDef } from "../../protocol/events.js"
 import { stringifyJson } from "../../protocol/json.js"
 import { decodeRows, IntColumn } from "../db/columns.js"
+import { txStatement, valuesOf } from "../db/txStatement.js"
 import { Snowflakes } from "../ids/Snowflakes.js"
 import { type BusEvent, EventBus } from "./EventBus.js"
 
@@ -32,7 +33,7 @@ export class Events extends Effect.Service<Events>()("vox/Events", {
 
     /** Takes `count` consecutive positions; the caller's transaction holds them until it ends. */
     const allocate = (count: number) =>
-      sql`UPDATE event_sequence SET last_seq = last_seq + ${count} WHERE id = 1 RETURNING last_seq`.pipe(
+      txStatement(sql, "UPDATE event_sequence SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq", [count]).pipe(
         Effect.flatMap(decodeRows(LastSeq)),
         Effect.map((rows) => rows[0]!.last_seq - count + 1),
         // The counter row is ours; a value that does not decode is a broken database, not an input.
@@ -66,14 +67,11 @@ export class Events extends Effect.Service<Events>()("vox/Events", {
               if (text === undefined) audiences.set(audience, text = stringifyJson(encodeAudience(audience)))
               return text
             }
-            yield* sql`INSERT INTO event_log ${sql.insert(logged.map((e) => ({
-              id: e.id.toString(),
-              seq: e.seq,
-              type: e.type,
-              audience: audienceText(e.audience),
-              payload: stringifyJson(e.data),
-              created_at: e.at
-            })))}`
+            yield* txStatement(
+              sql,
+              `INSERT INTO event_log (id, seq, type, audience, payload, created_at) VALUES ${valuesOf(logged.length, 6)}`,
+              logged.flatMap((e) => [e.id.toString(), e.seq, e.type, audienceText(e.audience), stringifyJson(e.data), e.at])
+            )
             return [result, logged] as const
           })
         )
