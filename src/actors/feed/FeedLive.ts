@@ -28,7 +28,7 @@ import { readLimits } from "../community/limits/limits.js"
 import { Feed, MAX_PINS_PER_FEED } from "./Feed.js"
 import { FeedRepo, seconds, toThread } from "./FeedRepo.js"
 import { makeGroupCommit } from "./GroupCommit.js"
-import { LocalFeeds } from "./LocalFeeds.js"
+import { type LocalFeed, LocalFeeds } from "./LocalFeeds.js"
 import { checkBody, missing } from "./rules.js"
 import { makeSendBatch, type SendItem } from "./SendBatch.js"
 
@@ -70,8 +70,10 @@ export const FeedLive = Feed.toLayer(
     // direct sends come in.
     const freshForMs = Duration.toMillis(config.cluster.entityMaxIdleTime) / 2
     let lastClusterCall = Date.now()
-    local.set(feedId, { fresh: () => Date.now() - lastClusterCall < freshForMs, offer: send.offer })
-    yield* Effect.addFinalizer(() => Effect.sync(() => local.delete(feedId)))
+    const listed: LocalFeed = { fresh: () => Date.now() - lastClusterCall < freshForMs, offer: send.offer }
+    local.set(feedId, listed)
+    // only this instance's entry: a successor may have listed itself already
+    yield* Effect.addFinalizer(() => Effect.sync(() => local.get(feedId) === listed && local.delete(feedId)))
 
     /** A message of this feed, top-level or in one of its threads. */
     const message = (id: Snowflake) =>

@@ -40,9 +40,6 @@ export interface SendLaneShape {
 }
 
 export class SendLane extends Context.Tag("vox/http/SendLane")<SendLane, SendLaneShape>() {
-  /** A lane that takes nothing: every request goes through the router. */
-  static readonly closed = Layer.succeed(SendLane, { take: () => false, answered: () => 0 })
-
   static readonly Live = Layer.effect(
     SendLane,
     Effect.gen(function* () {
