@@ -4,7 +4,7 @@
 // snowflake ids beyond 2^53 exact on the wire, sends committed together yet failing alone, and
 // slowmode, on SQLite and (when configured) PostgreSQL.
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Context, Effect, Exit } from "effect"
 import * as Messages from "../../src/protocol/api/messages.js"
 import * as Roles from "../../src/protocol/api/roles.js"
 import * as ServerApi from "../../src/protocol/api/server.js"
@@ -15,6 +15,7 @@ import type { FeedId, RoleId, UserId } from "../../src/protocol/ids.js"
 import { parseJson, stringifyJson } from "../../src/protocol/json.js"
 import { Permission, type PermissionSet } from "../../src/protocol/permissions.js"
 import type { Snowflake } from "../../src/protocol/snowflake.js"
+import { LocalFeeds } from "../../src/actors/feed/LocalFeeds.js"
 import { backends } from "../support/backends.js"
 import { eventsOfType, withSuiteDatabase } from "../support/db.js"
 import { failure } from "../support/expect.js"
@@ -189,6 +190,36 @@ for (const backend of backends) {
           expect((lost as { code?: string } | undefined)?.code).toBe("INVALID_BODY")
           const stored = yield* db((sql) => sql<{ n: unknown }>`SELECT COUNT(*) AS n FROM messages WHERE nonce = ${"n-3"}`)
           expect(Number(stored[0]!.n)).toBe(1)
+        }))
+
+      it.effect("a send and its retry in one batch are one message; the batch's other sends are stored with it, in order", () =>
+        Effect.gen(function* () {
+          const feed = yield* newFeed()
+          const alice = yield* member("alice")
+          // through the cluster once, so the feed's entity runs and takes sends directly
+          yield* send(alice, feed.feed_id, { body: "first" })
+          const { services } = yield* TestServer
+          const local = Context.get(services, LocalFeeds).get(feed.feed_id)!
+          const permissions = (Permission.SEND_MESSAGES | Permission.VIEW_SPACE) as PermissionSet
+          // Queued in one go, before the committing fiber can take any: one batch.
+          const answers = yield* Effect.all(
+            [
+              { body: "a", nonce: "same" },
+              { body: "b" },
+              { body: "a", nonce: "same" },
+              { body: "c" }
+            ].map((message) =>
+              Effect.async<Exit.Exit<typeof Messages.SentMessage.Type, unknown>>((resume) => {
+                local.offer({ actor: alice.user_id, permissions, where: null, message }, (exit) => resume(Effect.succeed(exit)))
+              })
+            ),
+            { concurrency: "unbounded" }
+          )
+          const sent = answers.map((exit) => (Exit.isSuccess(exit) ? exit.value : expect.fail(String(exit))))
+          expect(sent[2]).toEqual(sent[0])
+          expect(new Set(sent.map((s) => s.msg_id)).size).toBe(3)
+          expect((yield* history(alice, feed.feed_id)).map((m) => m.body)).toEqual(["c", "b", "a", "first"])
+          expect(yield* eventsOf("MESSAGE_CREATE", feed.feed_id)).toHaveLength(4)
         }))
 
       it.effect("announcement feeds take posts only from MANAGE_MESSAGES holders; forum feeds take no plain messages", () =>
