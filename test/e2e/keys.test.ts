@@ -297,5 +297,27 @@ for (const backend of backends) {
           expect(yield* withSuiteDatabase(countRows("key_packages", (sql) => sql`user_id = ${target.user_id as UserId}`))).toBe(0)
         }))
     })
+
+    // A one-time package is handed out once: claiming from one user is limited per claimer and per user
+    // claimed from, so no account can drain another's supply (the `keyClaim` bucket, 2 here).
+    layer(TestServerLive(backend, { rateLimits: { keyClaim: { requests: 2, per: "1 hour" } } }), { excludeTestServices: true })((it) => {
+      it.effect("claims from one user are limited per claimer; a refused claim uses up nothing", () =>
+        Effect.gen(function* () {
+          yield* owner
+          const { who: target } = yield* keyed("target", 10)
+          const { who: other } = yield* keyed("other", 10)
+          const greedy = yield* newUser("greedy")
+          const polite = yield* newUser("polite")
+          for (let i = 0; i < 2; i++) yield* claim(greedy, target)
+          const refused = yield* rawEndpointRequest(Keys.claimPrekeys, { user_id: target.user_id }, { token: greedy.token })
+          expect(refused.status).toBe(429)
+          expect(refused.body.error.code).toBe("RATE_LIMITED")
+          expect((yield* devices(target))[0]!.one_time_prekeys).toBe(8)
+          // another user claimed from, and another claimer, each have a bucket of their own
+          yield* claim(greedy, other)
+          yield* claim(polite, target)
+          expect((yield* devices(target))[0]!.one_time_prekeys).toBe(7)
+        }))
+    })
   })
 }

@@ -12,6 +12,7 @@ export const RATE_LIMIT_CATEGORIES = [
   "bulk",
   "upload",
   "search",
+  "keyClaim",
   "gatewayEvents",
   "general"
 ] as const
@@ -38,6 +39,9 @@ export const DEFAULT_QUOTAS: { readonly [C in RateLimitCategory]: Quota } = {
   bulk: { requests: 5, per: Duration.minutes(1) },
   upload: { requests: 10, per: Duration.minutes(1) },
   search: { requests: 10, per: Duration.minutes(1) },
+  // E2EE key packages claimed by one user from another: a one-time package is handed out once, so
+  // claims past what starting conversations needs would only drain the other user's supply
+  keyClaim: { requests: 10, per: Duration.hours(1) },
   // typing, presence and the other events a client sends over the gateway
   gatewayEvents: { requests: 120, per: Duration.minutes(1) },
   general: { requests: 60, per: Duration.minutes(1) }

@@ -3,6 +3,7 @@
 import * as Auth from "../../protocol/api/auth.js"
 import * as Dms from "../../protocol/api/dms.js"
 import * as Files from "../../protocol/api/files.js"
+import * as Keys from "../../protocol/api/keys.js"
 import * as Messages from "../../protocol/api/messages.js"
 import * as Ops from "../../protocol/api/ops.js"
 import * as Relationships from "../../protocol/api/relationships.js"
@@ -36,6 +37,8 @@ const table: ReadonlyArray<readonly [Endpoint, LimitRule | typeof UNLIMITED]> = 
   [Files.uploadDmFile, { category: "upload" }],
   [Messages.searchMessages, { category: "search" }],
   [Dms.openDm, { category: "dmOpen" }],
+  // per claimer and per user claimed from
+  [Keys.claimPrekeys, { category: "keyClaim", per: "user_id" }],
   [Dms.sendDmMessage, { category: "dmMessages", per: "dm_id" }],
   [Dms.getDmHistory, { category: "history" }],
   // A friend request is the other way to reach a stranger: under friends_only it is the only one, so it

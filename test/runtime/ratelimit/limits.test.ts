@@ -7,6 +7,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Auth from "../../../src/protocol/api/auth.js"
 import * as Dms from "../../../src/protocol/api/dms.js"
+import * as Keys from "../../../src/protocol/api/keys.js"
 import { endpoints } from "../../../src/protocol/api/index.js"
 import * as Messages from "../../../src/protocol/api/messages.js"
 import * as Ops from "../../../src/protocol/api/ops.js"
@@ -91,6 +92,7 @@ describe("the category table", () => {
     expect(limitRuleOf(Messages.searchMessages)).toEqual({ category: "search" })
     expect(limitRuleOf(Dms.openDm)).toEqual({ category: "dmOpen" })
     expect(limitRuleOf(Dms.sendDmMessage)).toEqual({ category: "dmMessages", per: "dm_id" })
+    expect(limitRuleOf(Keys.claimPrekeys)).toEqual({ category: "keyClaim", per: "user_id" })
     expect(limitRuleOf(Users.getMe)).toEqual({ category: "general" })
     expect(limitRuleOf(Ops.health)).toBe(UNLIMITED)
   })
@@ -126,6 +128,7 @@ describe("rateLimits settings", () => {
         bulk: "5/60000",
         upload: "10/60000",
         search: "10/60000",
+        keyClaim: "10/3600000",
         gatewayEvents: "120/60000",
         general: "60/60000"
       })
