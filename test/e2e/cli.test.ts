@@ -1,18 +1,27 @@
 // The `vox` command line: help, version, config errors, migrate, and the admin commands working on the
 // same database as a running server.
 import { FetchHttpClient } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { makeVoxClient } from "../../src/client/VoxClient.js"
+import { gatewayUrl } from "../../src/client/GatewayClient.js"
+import { CloseCode } from "../../src/protocol/gateway.js"
 import { Permission } from "../../src/protocol/permissions.js"
+import { recordingClient } from "../support/gateway.js"
 import { runVox, scratchDir, startVox } from "../support/process.js"
 
 const tempDir = () => scratchDir()
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 const sdk = (url: string) => run(makeVoxClient({ baseUrl: url }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+/** Waits (up to 10 s) until `done` holds. */
+const until = async (done: () => boolean) => {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  expect(done()).toBe(true)
+}
 
 describe("vox CLI", () => {
   it("--help lists every command, each command has its own --help, version prints the version", async () => {
@@ -70,7 +79,8 @@ describe("vox CLI", () => {
 
   it("admin commands act on the database of a running server", async () => {
     const dataDir = tempDir()
-    const server = await startVox(["serve", "--port", "0", "--data-dir", dataDir])
+    // a short heartbeat: the server checks its gateway connections' sessions once an interval
+    const server = await startVox(["serve", "--port", "0", "--data-dir", dataDir], { VOX_GATEWAY_HEARTBEAT_INTERVAL: "500 millis" })
     try {
       const client = await sdk(server.url)
       await run(client.register({ username: "owner", password: "owner password" }))
@@ -112,9 +122,16 @@ describe("vox CLI", () => {
       expect(last.code).toBe(1)
       expect(last.stderr).toContain("last administrator")
 
+      // plain is connected to the gateway: suspending them from another process closes the connection too
+      const scope = await run(Scope.make())
+      const gateway = await run(Scope.extend(recordingClient(gatewayUrl(server.url, false), plainToken), scope))
+      await until(() => gateway.dispatches.some((d) => d.t === "READY"))
       const suspended = await runVox(["admin", "suspend", "--username", "plain", "--data-dir", dataDir])
       expect(suspended.code).toBe(0)
       expect((await run(Effect.flip(plain.me())))._tag).toBe("AuthFailed")
+      await until(() => gateway.closes.length > 0)
+      expect(gateway.closes).toEqual([CloseCode.AUTH_FAILED])
+      await run(Scope.close(scope, Exit.void))
       const refused = await run(Effect.flip(client.login({ username: "plain", password: "plain password" })))
       expect(refused).toMatchObject({ code: "SUSPENDED" })
       expect((await runVox(["admin", "unsuspend", "--username", "plain", "--data-dir", dataDir])).code).toBe(0)

@@ -29,6 +29,7 @@ import { stringifyJson, parseJson } from "../../protocol/json.js"
 import type { UserId } from "../../protocol/ids.js"
 import { Sessions, type Caller } from "../auth/Sessions.js"
 import { Revocations, ends } from "../auth/Revocations.js"
+import { LiveSessions } from "./LiveSessions.js"
 import { VoxConfig } from "../config/VoxConfig.js"
 import { addressKey, userKey } from "../ratelimit/keys.js"
 import { RateLimiter } from "../ratelimit/RateLimiter.js"
@@ -69,6 +70,7 @@ export const serveConnection = (ws: WebSocket, request: IncomingMessage, options
     const limiter = yield* RateLimiter
     const featureOps = yield* GatewayFeatureOps
     const revocations = yield* Revocations
+    const liveSessions = yield* LiveSessions
 
     const heartbeatMs = Duration.toMillis(config.gateway.heartbeatInterval)
     const maxBuffered = config.gateway.maxBufferedBytes
@@ -144,6 +146,7 @@ export const serveConnection = (ws: WebSocket, request: IncomingMessage, options
         const stored: StoredSession = { id, userId: caller.userId, base: position, preamble: 1 + online.length }
         yield* store.save(stored)
         session = { ...stored, caller }
+        yield* liveSessions.watch(caller.userId, caller.sessionId)
         sentUpTo = position
         const advertised = new Set<string>(SERVER_CAPABILITIES)
         transmit(dispatchFrame("READY", 1, stringifyJson({
@@ -212,6 +215,7 @@ export const serveConnection = (ws: WebSocket, request: IncomingMessage, options
         yield* Effect.addFinalizer(() => presence.disconnected(caller.userId))
         yield* store.touch(stored.id)
         session = { ...stored, caller }
+        yield* liveSessions.watch(caller.userId, caller.sessionId)
         sentUpTo = after
         // Replay what the session missed, up to where live delivery took over; then what arrived meanwhile.
         let replayed = 0

@@ -12,6 +12,7 @@ import { VoxConfig } from "../config/VoxConfig.js"
 import { Upgrades } from "../http/HttpLive.js"
 import { serveConnection } from "./Connection.js"
 import { Delivery } from "./Delivery.js"
+import { LiveSessions } from "./LiveSessions.js"
 import { Presence } from "./Presence.js"
 import { SessionStore } from "./SessionStore.js"
 import { Typing } from "./Typing.js"
@@ -88,5 +89,5 @@ const CLOSE_GRACE_MS = 1_000
 /** The gateway and what it needs, providing the HTTP server's upgrade diversion. */
 export const GatewayLive = GatewayUpgrades.pipe(
   Layer.provide(Typing.Default),
-  Layer.provideMerge(Layer.mergeAll(Delivery.Default, SessionStore.Default, Presence.Default))
+  Layer.provideMerge(Layer.mergeAll(Delivery.Default, SessionStore.Default, Presence.Default, LiveSessions.Default))
 )
