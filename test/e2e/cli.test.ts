@@ -80,7 +80,7 @@ describe("vox CLI", () => {
   it("admin commands act on the database of a running server", async () => {
     const dataDir = tempDir()
     // a short heartbeat: the server checks its gateway connections' sessions once an interval
-    const server = await startVox(["serve", "--port", "0", "--data-dir", dataDir], { VOX_GATEWAY_HEARTBEAT_INTERVAL: "500 millis" })
+    const server = await startVox(["serve", "--port", "0", "--data-dir", dataDir], { VOX_GATEWAY_HEARTBEAT_INTERVAL: "2 seconds" })
     try {
       const client = await sdk(server.url)
       await run(client.register({ username: "owner", password: "owner password" }))
@@ -129,8 +129,8 @@ describe("vox CLI", () => {
       const suspended = await runVox(["admin", "suspend", "--username", "plain", "--data-dir", dataDir])
       expect(suspended.code).toBe(0)
       expect((await run(Effect.flip(plain.me())))._tag).toBe("AuthFailed")
-      await until(() => gateway.closes.length > 0)
-      expect(gateway.closes).toEqual([CloseCode.AUTH_FAILED])
+      // (a busy machine may also drop the connection once, which the client resumes: the end is what counts)
+      await until(() => gateway.closes.includes(CloseCode.AUTH_FAILED))
       await run(Scope.close(scope, Exit.void))
       const refused = await run(Effect.flip(client.login({ username: "plain", password: "plain password" })))
       expect(refused).toMatchObject({ code: "SUSPENDED" })
