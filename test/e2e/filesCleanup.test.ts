@@ -4,7 +4,7 @@
 // the sweep had already found it carrying them, else once their grace period is over. The sweep runs
 // every few milliseconds here; the tests wait for it. On SQLite and (when configured) PostgreSQL.
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Messages from "../../src/protocol/api/messages.js"
@@ -144,8 +144,9 @@ for (const backend of backends) {
 
     // The sweep and a send attaching an old upload, at once. A PostgreSQL statement sees what had
     // committed when it started, so the sweep's delete could miss a carrying message still being
-    // committed; the send claims the file's row in its transaction, and the delete waits for that row
-    // and then keeps it. (SQLite has one writer at a time: the two cannot interleave there.)
+    // committed. The send claims the file's row in its transaction, as its check that the file exists;
+    // the delete waits for that row and then keeps it. (SQLite has one writer at a time: the two cannot
+    // interleave there.)
     if (backend.name === "postgres") {
       layer(TestServerLive(backend, { files: { unattachedTtl: "1 hour", sweepInterval: "1 hour" } }), {
         excludeTestServices: true
@@ -163,16 +164,18 @@ for (const backend of backends) {
                 const candidate = (yield* files.sweepCandidates(Date.now(), "", 200)).find((f) => f.id === file)!
                 expect(candidate).toBeDefined()
                 const messageId = snowflakeFromTime(Date.now())
+                const claimed = yield* Deferred.make<void>()
                 // what a send does, held open while the sweep's delete runs
                 const send = sql.withTransaction(Effect.gen(function* () {
+                  expect(yield* files.claim({ feed_id: feed.feed_id }, [file], messageId)).toEqual(new Set([file]))
+                  yield* Deferred.succeed(claimed, undefined)
+                  yield* Effect.sleep("300 millis")
                   yield* sql`INSERT INTO messages (id, feed_id, thread_id, author_id, body, reply_to, mentions, embeds,
                       attachments, components, nonce, created_at, edited_at)
                     VALUES (${messageId.toString()}, ${feed.feed_id}, NULL, ${member.user_id}, ${"attached late"}, NULL, '[]',
                       '[]', ${stringifyJson([file])}, '[]', NULL, ${Date.now()}, NULL)`
-                  yield* files.claim({ feed_id: feed.feed_id }, [file], messageId)
-                  yield* Effect.sleep("400 millis")
                 }))
-                const sweep = Effect.delay(files.removeUncarried(candidate), "100 millis")
+                const sweep = Effect.zipRight(Deferred.await(claimed), files.removeUncarried(candidate))
                 const [, removed] = yield* Effect.all([send, sweep], { concurrency: 2 })
                 return removed
               }))

@@ -83,17 +83,19 @@ const DmEntityLive = Dm.toLayer(
           yield* checkDmOpen(yield* current)
           const attachments = input.attachments ?? []
           yield* checkDmBody(input.body, (yield* readLimits).max_dm_message_bytes, attachments.length > 0)
-          // An attachment is a file uploaded to this very DM: its download is checked against this
-          // DM's participants, so a file of another DM or of a feed cannot be shown here.
-          const uploaded = yield* files.uploadedTo({ dm_id: dmId }, attachments)
-          if (attachments.some((id) => !uploaded.has(id))) {
-            return yield* new FileNotFound({ message: "An attached file was not uploaded to this DM." })
-          }
           if (input.reply_to !== undefined && Option.isNone(yield* repo.findMessage(dmId, input.reply_to))) {
             return yield* new MessageNotFound({ message: "The message replied to is not in this DM." })
           }
+          const id = yield* snowflakes.next
+          // An attachment is a file uploaded to this very DM: its download is checked against this
+          // DM's participants, so a file of another DM or of a feed cannot be shown here. The last
+          // check, because it writes: the files are claimed for this message (see FileRepo.claim).
+          const claimed = yield* files.claim({ dm_id: dmId }, attachments, id)
+          if (attachments.some((file) => !claimed.has(file))) {
+            return yield* new FileNotFound({ message: "An attached file was not uploaded to this DM." })
+          }
           const row: DmMessageRow = {
-            id: yield* snowflakes.next,
+            id,
             dm_id: dmId,
             author_id: actor,
             body: input.body,
@@ -104,11 +106,11 @@ const DmEntityLive = Dm.toLayer(
           }
           if (!(yield* repo.insertMessage({ ...row, nonce: input.nonce ?? null }))) {
             // The same author's same nonce was just committed by another DM's entity.
+            yield* files.unclaim(row.id)
             const prior = yield* repo.findByNonce(actor, input.nonce!)
             if (Option.isSome(prior)) return yield* original(prior.value)
             return yield* Effect.dieMessage("a DM message nonce conflicted with no stored message")
           }
-          yield* files.claim({ dm_id: dmId }, attachments, row.id)
           yield* repo.reopenForAll(dmId)
           yield* emit(Ev.DmMessageCreate, toDmMessage(row), toUsers(yield* repo.participantIds(dmId)))
           return { msg_id: row.id, timestamp: seconds(row.created_at) }

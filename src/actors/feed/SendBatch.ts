@@ -205,14 +205,6 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
         if (attachments.length > 0 && !has(permissions, Permission.ATTACH_FILES)) {
           return yield* missing("ATTACH_FILES", "to attach files")
         }
-        // An attachment is a file uploaded to this very feed: its download is checked against this
-        // feed's permissions, so a file of another feed cannot be shown here.
-        if (attachments.length > 0) {
-          const uploaded = yield* files.uploadedTo({ feed_id: feedId }, attachments)
-          if (attachments.some((id) => !uploaded.has(id))) {
-            return yield* new FileNotFound({ message: "An attached file was not uploaded to this feed." })
-          }
-        }
         if (input.mentions !== undefined && input.mentions.length > 0) yield* checkMentions(input.mentions, permissions)
         if (input.reply_to !== undefined && !repliesWithinBatch(state, input.reply_to, where) && Option.isNone(yield* repo.find(feedId, input.reply_to, where))) {
           return yield* new MessageNotFound({
@@ -221,8 +213,20 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
         }
         const now = Date.now()
         if (feed.slowmode_seconds > 0) yield* checkSlowmode(state, feed.slowmode_seconds, item, now)
+        const id = yield* snowflakes.next
+        // An attachment is a file uploaded to this very feed: its download is checked against this
+        // feed's permissions, so a file of another feed cannot be shown here. The last check, because
+        // it writes: the files are claimed for this message, which keeps the sweep off them (FileRepo).
+        if (attachments.length > 0) {
+          const claimed = yield* files.claim({ feed_id: feedId }, attachments, id)
+          if (attachments.some((file) => !claimed.has(file))) {
+            // the batch's transaction commits the other sends: this one's claims are given back
+            if (claimed.size > 0) yield* files.unclaim(id)
+            return yield* new FileNotFound({ message: "An attached file was not uploaded to this feed." })
+          }
+        }
         const row: NewMessage = {
-          id: yield* snowflakes.next,
+          id,
           feed_id: feedId,
           thread_id: where,
           author_id: actor,
@@ -261,11 +265,11 @@ export const makeSendBatch = (feedId: FeedId, audience: Audience) =>
       Effect.gen(function* () {
         const { row } = prepared
         if (!stored.has(row.id.toString())) {
+          yield* files.unclaim(row.id)
           const prior = yield* repo.findByNonce(row.author_id, row.nonce!)
           if (Option.isSome(prior)) return yield* original(prior.value, row.thread_id)
           return yield* Effect.dieMessage("a message nonce conflicted with no stored message")
         }
-        yield* files.claim({ feed_id: feedId }, row.attachments, row.id)
         yield* state.emit(Ev.MessageCreate, toChatMessage({ ...row, edited_at: null }), audience)
         const revived = row.thread_id === null ? undefined : state.revivals.get(row.thread_id)
         if (revived !== undefined) {

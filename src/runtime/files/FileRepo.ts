@@ -2,7 +2,7 @@
 // A file belongs to a feed or to a DM (exactly one of feed_id, dm_id), and a message of that place
 // carries it as an id in its JSON `attachments` column (messages, or dm_messages for a DM). A message
 // carrying a file is recorded in `message_id`: by the send that attaches it, in the send's own
-// transaction, and by the cleanup sweep when that message is gone and it finds another. Message ids are
+// transaction (`claim`), and by the cleanup sweep when that message is gone and it finds another. Message ids are
 // bound and read as decimal text (they exceed 2^53).
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
@@ -70,26 +70,25 @@ export const makeFileRepo = Effect.gen(function* () {
 
   const ofOwner = (owner: FileOwner) => ("feed_id" in owner ? sql`feed_id = ${owner.feed_id}` : sql`dm_id = ${owner.dm_id}`)
 
-  /** Which of these file ids were uploaded to `owner`: the only files a message there may carry. */
-  const uploadedTo = (owner: FileOwner, ids: ReadonlyArray<string>) =>
+  /**
+   * Claims files for a message being sent, in its transaction: records it as their carrier, and
+   * returns the ids that are files uploaded to `owner` (the only ones a message there may carry).
+   * Checking and claiming in one statement leaves the sweep no moment between them: a file the sweep
+   * deleted is not returned, and a sweep that read a file as uncarried before the send commits finds
+   * the row changed and keeps it (`removeUncarried`; on PostgreSQL its delete waits for this row).
+   */
+  const claim = (owner: FileOwner, ids: ReadonlyArray<string>, messageId: bigint) =>
     ids.length === 0
       ? Effect.succeed(new Set<string>())
-      : sql`SELECT id FROM files WHERE ${ofOwner(owner)} AND ${sql.in("id", ids)}`.pipe(
+      : sql`UPDATE files SET message_id = ${messageId.toString()} WHERE ${ofOwner(owner)} AND ${sql.in("id", ids)}
+          RETURNING id`.pipe(
         Effect.flatMap(decodeRows(IdRow)),
         Effect.map((rows) => new Set(rows.map((r) => r.id)))
       )
 
-  /**
-   * Records a new message as the carrier of the files it attaches, in the send's transaction. A sweep
-   * that read one of them as uncarried before the send committed then finds the row changed and
-   * keeps the file (`removeUncarried`): on PostgreSQL its delete waits for this row and checks again.
-   */
-  const claim = (owner: FileOwner, ids: ReadonlyArray<string>, messageId: bigint) =>
-    ids.length === 0
-      ? Effect.void
-      : sql`UPDATE files SET message_id = ${messageId.toString()} WHERE ${ofOwner(owner)} AND ${sql.in("id", ids)}`.pipe(
-        Effect.asVoid
-      )
+  /** Gives back the files claimed for a message that was not stored after all. */
+  const unclaim = (messageId: bigint) =>
+    sql`UPDATE files SET message_id = NULL WHERE message_id = ${messageId.toString()}`.pipe(Effect.asVoid)
 
   /**
    * Files the sweep must decide on, in id order after `after`: those of feeds or DMs that no longer
@@ -137,5 +136,5 @@ export const makeFileRepo = Effect.gen(function* () {
       Effect.map((rows) => rows.length > 0)
     )
 
-  return { insert, find, uploadedTo, claim, sweepCandidates, carrierOf, markCarried, removeUncarried }
+  return { insert, find, claim, unclaim, sweepCandidates, carrierOf, markCarried, removeUncarried }
 })
