@@ -142,6 +142,33 @@ for (const backend of backends) {
         }), { timeout: 30_000 })
     })
 
+    layer(TestServerLive(backend, { files: { unattachedTtl: "1 hour", sweepInterval: "1 hour" } }), {
+      excludeTestServices: true
+    })((it) => {
+      it.effect("a send refused for one of its attachments claims none of them; the next send claims them", () =>
+        Effect.gen(function* () {
+          const feed = yield* newFeed
+          const elsewhere = yield* newFeed
+          const member = yield* newUser("poster")
+          const mine = yield* upload(member.token, feed.feed_id)
+          const foreign = yield* upload(member.token, elsewhere.feed_id)
+          const carrierOf = (id: string) =>
+            withSuiteDatabase((sql) => sql<{ message_id: string | null }>`SELECT CAST(message_id AS TEXT) AS message_id FROM files
+              WHERE id = ${id}`).pipe(Effect.map((rows) => rows[0]!.message_id))
+          const refused = yield* Effect.flip(member.client.call(Messages.sendMessage, {
+            params: { feed_id: feed.feed_id },
+            body: { body: "two files", attachments: [mine, foreign] }
+          }))
+          expect(refused).toMatchObject({ code: "FILE_NOT_FOUND" })
+          expect(yield* carrierOf(mine)).toBeNull()
+          const sent = yield* member.client.call(Messages.sendMessage, {
+            params: { feed_id: feed.feed_id },
+            body: { body: "one file", attachments: [mine] }
+          })
+          expect(yield* carrierOf(mine)).toBe(sent.msg_id.toString())
+        }))
+    })
+
     // The sweep and a send attaching an old upload, at once. A PostgreSQL statement sees what had
     // committed when it started, so the sweep's delete could miss a carrying message still being
     // committed. The send claims the file's row in its transaction, as its check that the file exists;
