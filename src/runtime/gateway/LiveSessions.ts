@@ -4,7 +4,7 @@
 // anything whose user was suspended, and announces them the same way, so their connections close
 // within an interval. One query per interval, for every connection together.
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Schedule, Schema, type Scope } from "effect"
+import { Array as Arr, Effect, Schedule, Schema, type Scope } from "effect"
 import type { UserId } from "../../protocol/ids.js"
 import { Revocations } from "../auth/Revocations.js"
 import { VoxConfig } from "../config/VoxConfig.js"
@@ -25,7 +25,7 @@ export class LiveSessions extends Effect.Service<LiveSessions>()("vox/gateway/Li
 
     const stillLive = (ids: ReadonlyArray<string>) =>
       Effect.forEach(
-        Array.from({ length: Math.ceil(ids.length / CHUNK) }, (_, i) => ids.slice(i * CHUNK, (i + 1) * CHUNK)),
+        Arr.chunksOf(ids, CHUNK),
         (chunk) =>
           sql`SELECT CAST(s.id AS TEXT) AS id FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE u.suspended = 0 AND ${sql.in("s.id", chunk)}`.pipe(Effect.flatMap(decodeRows(LiveRow))),
@@ -36,16 +36,16 @@ export class LiveSessions extends Effect.Service<LiveSessions>()("vox/gateway/Li
       if (open.size === 0) return
       const ids = [...new Set([...open.values()].map((s) => s.sessionId.toString()))]
       const live = yield* stillLive(ids)
-      const ended = new Map<UserId, Array<bigint>>()
+      const ended = new Map<UserId, Set<bigint>>()
       for (const { userId, sessionId } of open.values()) {
-        if (!live.has(sessionId.toString())) ended.set(userId, [...(ended.get(userId) ?? []), sessionId])
+        if (!live.has(sessionId.toString())) ended.set(userId, (ended.get(userId) ?? new Set()).add(sessionId))
       }
-      for (const [user_id, session_ids] of ended) yield* revocations.publish({ user_id, session_ids: [...new Set(session_ids)] })
+      for (const [user_id, session_ids] of ended) yield* revocations.publish({ user_id, session_ids: [...session_ids] })
     })
 
     yield* check.pipe(
       Effect.catchAllCause((cause) => Effect.logWarning("Checking the gateway's sessions failed", cause)),
-      Effect.repeat(Schedule.spaced(Duration.decode(config.gateway.heartbeatInterval))),
+      Effect.repeat(Schedule.spaced(config.gateway.heartbeatInterval)),
       Effect.forkScoped
     )
 
